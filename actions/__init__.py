@@ -1,0 +1,1 @@
+"""rasa-sdk action server: the consultation loop and its helpers, reading the scenario database."""

@@ -1,0 +1,195 @@
+"""The one consultation loop: every turn reads the message, updates the answers and asks or answers.
+
+All scenario knowledge comes from the database, so the same loop serves every category's tree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.catalog_access import CatalogView
+from bot.catalog.model import CategoryInfo, CategoryTree
+from bot.consult import render
+from bot.consult.engine import next_step
+from bot.consult.interpret import answer_to_pending, read_entities, valid_facts
+
+COMMON_CATEGORIES = ("birth", "id_card", "residence_permit", "talent", "family", "household_book")
+MAX_FALLBACKS = 2  # a second message in a row that we cannot read gets an offer of human help
+
+
+def _latest(tracker: Tracker) -> tuple[str, str | None, list[dict]]:
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    return message.get("text") or "", intent, message.get("entities") or []
+
+
+def _category_buttons(view: CatalogView) -> list[dict[str, str]]:
+    return [{"title": c.name, "payload": f'/consult{{"category":"{c.code}"}}'}
+            for c in view.categories() if c.code in COMMON_CATEGORIES]
+
+
+def _slots(**values: Any) -> list[EventType]:
+    return [SlotSet(k, v) for k, v in values.items()]
+
+
+class ActionConsult(Action):
+    def name(self) -> str:
+        return "action_consult"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        text, intent, entities = _latest(tracker)
+        with CatalogView() as view:
+            return self._turn(dispatcher, tracker, view, text, intent, entities)
+
+    def _turn(self, dispatcher: CollectingDispatcher, tracker: Tracker, view: CatalogView,
+              text: str, intent: str | None, entities: list[dict]) -> list[EventType]:
+        reading = read_entities(entities)
+        current = tracker.get_slot("category")
+        answers: dict[str, str] = dict(tracker.get_slot("answers") or {})
+        pending = tracker.get_slot("pending_question")
+
+        named = [c for c in reading.categories_implied() if view.info(c)]
+        target = current if current in named else (named[0] if named else current)
+        switched = target != current
+        if switched:
+            answers, pending = {}, None
+            if current:
+                dispatcher.utter_message(text=f"好的，我们改为咨询「{view.info(target).name}」。")
+
+        if target is None:
+            return self._unclear(dispatcher, tracker, view, intent, None, None)
+
+        info = view.info(target)
+        tree = view.tree(target)
+        if tree is None:
+            return self._not_covered(dispatcher, info)
+
+        facts = valid_facts(tree, reading.facts.get(target, {}))
+        question = tree.question(pending) if pending else None
+        if question is not None and question.id not in facts:
+            if (option := answer_to_pending(question, text, intent)) is not None:
+                facts[question.id] = option
+
+        if not facts and not switched:
+            if target in named:  # the business named again: carry on where we were
+                return self._advance(dispatcher, view, info, tree, answers)
+            if intent == "correct" and answers:
+                return self._reask_last(dispatcher, tree, answers)
+            return self._unclear(dispatcher, tracker, view, intent, tree, question, answers)
+
+        corrected = [q for q, o in facts.items() if q in answers and answers[q] != o]
+        for q in facts:
+            answers.pop(q, None)  # re-insert so the dict keeps the order in which answers were last given
+        answers.update(facts)
+        if corrected:
+            changes = "，".join(f"{tree.question(q).prompt.rstrip('？?')}：{tree.question(q).option(answers[q]).label}"
+                                for q in corrected)
+            dispatcher.utter_message(text=f"好的，已为您更正（{changes}）。")
+        return self._advance(dispatcher, view, info, tree, answers)
+
+    def _advance(self, dispatcher: CollectingDispatcher, view: CatalogView, info: CategoryInfo,
+                 tree: CategoryTree, answers: dict[str, str]) -> list[EventType]:
+        step = next_step(tree, answers)
+        if step.question is not None:
+            dispatcher.utter_message(text=step.question.prompt,
+                                     buttons=render.question_buttons(tree.code, step.question))
+            return _slots(category=tree.code, scenario=None, answers=answers,
+                          pending_question=step.question.id, fallback_count=0.0)
+        if step.scenario is not None:
+            s = step.scenario
+            templates = view.templates(s.templates)
+            possible = [(render.condition_label(tree, e.when), e) for e in step.possible_extras]
+            dispatcher.utter_message(text=render.scenario_answer(s, step.extras, info.name, templates, possible),
+                                     buttons=render.AFTER_ANSWER_BUTTONS)
+            return _slots(category=tree.code, scenario=s.id, answers=answers,
+                          pending_question=None, fallback_count=0.0)
+        dispatcher.utter_message(text="您描述的情况比较特殊，我暂时无法判断对应哪一种办理情景。" + render.HANDOFF_TEXT)
+        return _slots(category=tree.code, scenario=None, answers=answers, pending_question=None, fallback_count=0.0)
+
+    def _not_covered(self, dispatcher: CollectingDispatcher, info: CategoryInfo) -> list[EventType]:
+        dispatcher.utter_message(
+            text=f"关于「{info.name}」：{info.summary}\n这类业务的逐项情景咨询还在整理中，暂时无法为您核对材料清单。"
+                 + render.HANDOFF_TEXT)
+        return _slots(category=info.code, scenario=None, answers={}, pending_question=None, fallback_count=0.0)
+
+    def _reask_last(self, dispatcher: CollectingDispatcher, tree: CategoryTree,
+                    answers: dict[str, str]) -> list[EventType]:
+        last = next(reversed(answers))
+        answers = {q: o for q, o in answers.items() if q != last}
+        question = tree.question(last)
+        dispatcher.utter_message(text=f"好的，我们重新回答这一项：{question.prompt}",
+                                 buttons=render.question_buttons(tree.code, question))
+        return _slots(answers=answers, scenario=None, pending_question=last, fallback_count=0.0)
+
+    def _unclear(self, dispatcher: CollectingDispatcher, tracker: Tracker, view: CatalogView,
+                 intent: str | None, tree: CategoryTree | None, question: Any,
+                 answers: dict[str, str] | None = None) -> list[EventType]:
+        if intent in ("affirm", "deny", "thanks") and question is None and tracker.get_slot("scenario"):
+            dispatcher.utter_message(text="好的。还有其他需要咨询的吗？可以直接描述您的情况，或回复“重新开始”。")
+            return []
+        failures = int(tracker.get_slot("fallback_count") or 0) + 1
+        if failures >= MAX_FALLBACKS:
+            dispatcher.utter_message(
+                text="抱歉，我还是没能理解您的意思。" + render.HANDOFF_TEXT + "\n您也可以换个说法再试，或点“重新开始”。",
+                buttons=[{"title": "转人工", "payload": "/human_handoff"}, {"title": "重新开始", "payload": "/start_over"}])
+            return _slots(fallback_count=0.0)
+        if question is not None and tree is not None:
+            dispatcher.utter_message(text=f"抱歉，我没太明白。{question.prompt}请点选下面的选项，或直接说出您的情况。",
+                                     buttons=render.question_buttons(tree.code, question))
+        else:
+            dispatcher.utter_message(
+                text="抱歉，我没太明白。请问您想办理哪一项户政业务？可以点选下面的常见业务，"
+                     "也可以用一句话描述您的情况，比如“孩子刚出生，户口怎么上”。",
+                buttons=_category_buttons(view))
+        return _slots(fallback_count=float(failures))
+
+
+class ActionExplainWhy(Action):
+    def name(self) -> str:
+        return "action_explain_why"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        code, pending = tracker.get_slot("category"), tracker.get_slot("pending_question")
+        with CatalogView() as view:
+            tree = view.tree(code) if code else None
+        question = tree.question(pending) if tree and pending else None
+        if question is None:
+            dispatcher.utter_message(text="我只问办理所必需的信息：不同情况需要的材料、办理地点和时限都不一样，"
+                                          "问清楚才能给您准确的材料清单，避免您多跑一趟。")
+            return []
+        dispatcher.utter_message(text=f"{question.why}\n{question.prompt}",
+                                 buttons=render.question_buttons(tree.code, question))
+        return []
+
+
+class ActionRestartConsultation(Action):
+    def name(self) -> str:
+        return "action_restart_consultation"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        dispatcher.utter_message(text="好的，我们重新开始。请用一句话说说您要办理什么业务，或者遇到了什么情况。")
+        return _slots(category=None, scenario=None, answers=None, pending_question=None, fallback_count=0.0)
+
+
+class ActionShowTemplate(Action):
+    def name(self) -> str:
+        return "action_show_template"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        scenario_id = tracker.get_slot("scenario")
+        with CatalogView() as view:
+            code = tracker.get_slot("category")
+            tree = view.tree(code) if code else None
+            scenario = tree.scenario(scenario_id) if tree and scenario_id else None
+            templates = view.templates(scenario.templates) if scenario else []
+        if scenario is None:
+            dispatcher.utter_message(text="请先告诉我您的具体情况，确定办理情景后我再给您对应的填写模板。")
+        elif not templates:
+            dispatcher.utter_message(text="这个情景不需要另外填写申请材料，带齐清单上的材料即可。")
+        for t in templates:
+            dispatcher.utter_message(text=render.template_text(t))
+        return []

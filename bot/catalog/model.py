@@ -1,0 +1,176 @@
+"""Object model of the scenario catalog, shared by the loader, the database layer and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Verdict = Literal["eligible", "conditional", "ineligible"]
+Form = Literal["original", "copy", "original_and_copy"]
+
+VERDICTS: tuple[str, ...] = ("eligible", "conditional", "ineligible")
+FORMS: tuple[str, ...] = ("original", "copy", "original_and_copy")
+RELIABILITIES: tuple[str, ...] = ("OFFICIAL", "LOCAL-GOV", "3RD", "UNVERIFIED")
+
+# A scenario condition: question id -> the option ids that satisfy it.
+Conditions = dict[str, tuple[str, ...]]
+
+
+@dataclass
+class Option:
+    id: str
+    label: str
+    synonyms: list[str] = field(default_factory=list)
+    line: int = 0
+
+    def phrases(self) -> list[str]:
+        """Every phrase that names this option in free text, label included."""
+        return [p for p in dict.fromkeys([self.label, *self.synonyms]) if p]
+
+
+@dataclass
+class Question:
+    id: str
+    prompt: str
+    why: str
+    options: list[Option]
+    yes: str | None = None  # option chosen by a bare "是/有/对"
+    no: str | None = None  # option chosen by a bare "不是/没有"
+    line: int = 0
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+@dataclass
+class Material:
+    name: str
+    form: str = "original"
+    copies: int = 1
+    note: str = ""
+    line: int = 0
+
+
+@dataclass
+class ChoiceGroup:
+    """'以下任选其一': any one of the alternatives is enough."""
+
+    alternatives: list[Material]
+    note: str = ""
+    line: int = 0
+
+
+ChecklistItem = Material | ChoiceGroup
+
+
+@dataclass
+class Source:
+    title: str
+    url: str = ""
+    reliability: str = "UNVERIFIED"
+
+
+@dataclass
+class TimeLimit:
+    apply_within: str = ""
+    working_days: int | None = None
+    note: str = ""
+
+
+@dataclass
+class Online:
+    available: bool = False
+    channel: str = ""
+    note: str = ""
+
+
+@dataclass
+class Scenario:
+    id: str
+    category: str
+    title: str
+    when: Conditions
+    verdict: str
+    reason: str
+    who_must_come: str = ""
+    materials: list[ChecklistItem] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    where: str = ""
+    time_limit: TimeLimit = field(default_factory=TimeLimit)
+    fee: str = ""
+    online: Online = field(default_factory=Online)
+    notes: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    last_verified: str = ""
+    line: int = 0
+
+
+@dataclass
+class Extra:
+    """A conditional addition (materials, notes, who must come) to the scenarios it applies to."""
+
+    id: str
+    when: Conditions
+    scenarios: list[str] | None  # None: every scenario that is not ineligible
+    materials: list[ChecklistItem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    who_must_come: str = ""
+    ask: bool = False  # ask its question; otherwise it is shown as "如属…" unless already answered
+    line: int = 0
+
+    def applies_to(self, scenario: Scenario) -> bool:
+        if self.scenarios is None:
+            return scenario.verdict != "ineligible"
+        return scenario.id in self.scenarios
+
+
+@dataclass
+class CategoryTree:
+    """One category's question tree and its scenario leaves."""
+
+    code: str
+    questions: list[Question]
+    scenarios: list[Scenario]
+    extras: list[Extra] = field(default_factory=list)
+    file: str = ""
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def scenario(self, scenario_id: str) -> Scenario | None:
+        return next((s for s in self.scenarios if s.id == scenario_id), None)
+
+
+@dataclass
+class CategoryInfo:
+    code: str
+    name: str
+    summary: str
+    keywords: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+@dataclass
+class Template:
+    id: str
+    name: str
+    purpose: str
+    fields: list[str] = field(default_factory=list)
+    sample: str = ""
+    line: int = 0
+
+
+@dataclass
+class Catalog:
+    categories: list[CategoryInfo]
+    trees: dict[str, CategoryTree]
+    templates: dict[str, Template]
+
+    def info(self, code: str) -> CategoryInfo | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+    @property
+    def scenario_count(self) -> int:
+        return sum(len(t.scenarios) for t in self.trees.values())

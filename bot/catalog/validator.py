@@ -1,0 +1,206 @@
+"""Checks a loaded catalog and reports every problem with file, line and scenario.
+
+Structural completeness is checked by walking each tree with the same engine the assistant uses,
+so "the validator passes" means "every conversation path ends at exactly one scenario".
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+from bot.catalog.model import (
+    FORMS,
+    RELIABILITIES,
+    VERDICTS,
+    Catalog,
+    CategoryTree,
+    ChecklistItem,
+    ChoiceGroup,
+    Conditions,
+    Material,
+)
+from bot.catalog.problems import Problem
+from bot.consult.engine import Answers, next_step
+
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_PATHS = 100_000  # a tree with more distinct paths than this is too big to be a consultation
+
+
+def _materials(items: list[ChecklistItem]) -> list[Material]:
+    out: list[Material] = []
+    for item in items:
+        out.extend(item.alternatives if isinstance(item, ChoiceGroup) else [item])
+    return out
+
+
+def _signature(items: list[ChecklistItem]) -> tuple:
+    return tuple(
+        tuple(sorted((m.name, m.form) for m in i.alternatives)) if isinstance(i, ChoiceGroup) else (i.name, i.form)
+        for i in items
+    )
+
+
+class _TreeCheck:
+    def __init__(self, tree: CategoryTree, catalog: Catalog):
+        self.tree = tree
+        self.catalog = catalog
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, kind: str, message: str, where: str = "") -> None:
+        self.problems.append(Problem(self.tree.file, line, kind, message, where))
+
+    def run(self) -> list[Problem]:
+        if self.catalog.info(self.tree.code) is None:
+            self.add(1, "unknown-category", f"分类代码 `{self.tree.code}` 不在 categories.yml 中")
+        self.check_questions()
+        self.check_scenarios()
+        self.check_extras()
+        if not any(p.kind in ("unknown-question", "unknown-option") for p in self.problems):
+            self.check_overlaps()
+            self.check_paths()
+        return self.problems
+
+    def check_questions(self) -> None:
+        seen: set[str] = set()
+        for q in self.tree.questions:
+            if q.id in seen:
+                self.add(q.line, "duplicate-id", f"问题 id `{q.id}` 重复", q.id)
+            seen.add(q.id)
+            if q.id and not ID_PATTERN.match(q.id):
+                self.add(q.line, "bad-id", f"问题 id `{q.id}` 应为小写 snake_case", q.id)
+            option_ids = [o.id for o in q.options]
+            for dup in {o for o in option_ids if option_ids.count(o) > 1}:
+                self.add(q.line, "duplicate-id", f"选项 id `{dup}` 重复", q.id)
+            for key, value in (("yes", q.yes), ("no", q.no)):
+                if value and value not in option_ids:
+                    self.add(q.line, "unknown-option", f"`{key}: {value}` 不是本问题的选项", q.id)
+            owner: dict[str, str] = {}
+            for o in q.options:
+                for phrase in o.phrases():
+                    if phrase in owner and owner[phrase] != o.id:
+                        self.add(o.line, "ambiguous-synonym",
+                                 f"「{phrase}」同时属于选项 `{owner[phrase]}` 和 `{o.id}`", q.id)
+                    owner[phrase] = o.id
+
+    def check_conditions(self, when: Conditions, line: int, where: str) -> None:
+        for qid, allowed in when.items():
+            question = self.tree.question(qid)
+            if question is None:
+                self.add(line, "unknown-question", f"条件引用了不存在的问题 `{qid}`", where)
+                continue
+            for option_id in allowed:
+                if question.option(option_id) is None:
+                    self.add(line, "unknown-option", f"问题 `{qid}` 没有选项 `{option_id}`", where)
+
+    def check_checklist(self, items: list[ChecklistItem], where: str, line: int) -> None:
+        names: set[str] = set()
+        for m in _materials(items):
+            if m.form not in FORMS:
+                self.add(m.line or line, "bad-value", f"材料「{m.name}」的 form `{m.form}` 应为 {'/'.join(FORMS)}", where)
+            if m.name in names:
+                self.add(m.line or line, "duplicate-material", f"材料「{m.name}」在同一清单中出现两次", where)
+            names.add(m.name)
+
+    def check_scenarios(self) -> None:
+        seen: dict[str, int] = {}
+        written_out: dict[tuple, str] = {}
+        for s in self.tree.scenarios:
+            if s.id in seen:
+                self.add(s.line, "duplicate-id", f"情景 id `{s.id}` 重复（第 {seen[s.id]} 行已定义）", s.id)
+            seen[s.id] = s.line
+            if s.id and not (ID_PATTERN.match(s.id) and s.id.startswith(self.tree.code + "_")):
+                self.add(s.line, "bad-id", f"情景 id 应以 `{self.tree.code}_` 开头并为 snake_case", s.id)
+            if s.verdict and s.verdict not in VERDICTS:
+                self.add(s.line, "bad-value", f"verdict `{s.verdict}` 应为 {'/'.join(VERDICTS)}", s.id)
+            if s.verdict != "ineligible" and not s.materials:
+                self.add(s.line, "no-materials", "可办理的情景必须列出材料", s.id)
+            if not s.when:
+                self.add(s.line, "no-conditions", "情景没有 when 条件，会与其他情景重叠", s.id)
+            self.check_conditions(s.when, s.line, s.id)
+            self.check_checklist(s.materials, s.id, s.line)
+            for t in s.templates:
+                if t not in self.catalog.templates:
+                    self.add(s.line, "unknown-template", f"模板 `{t}` 不在 templates.yml 中", s.id)
+            if not s.sources:
+                self.add(s.line, "no-source", "缺少 sources（依据）", s.id)
+            for src in s.sources:
+                if src.reliability not in RELIABILITIES:
+                    self.add(s.line, "bad-value", f"reliability `{src.reliability}` 应为 {'/'.join(RELIABILITIES)}", s.id)
+            if not DATE_PATTERN.match(s.last_verified):
+                self.add(s.line, "bad-date", f"last_verified 应为 YYYY-MM-DD，得到 `{s.last_verified}`", s.id)
+            # Checklists repeated item by item belong in material_sets; shared sets are expanded the same
+            # way for every user, so only compare checklists of 2+ items that differ in some other way.
+            sig = _signature(s.materials)
+            if len(s.materials) >= 2 and sig in written_out:
+                self.add(s.line, "duplicated-checklist",
+                         f"材料清单与情景 `{written_out[sig]}` 完全相同；请合并情景或用 material_sets 共享", s.id)
+            written_out.setdefault(sig, s.id)
+
+    def check_extras(self) -> None:
+        ids = {s.id for s in self.tree.scenarios}
+        for e in self.tree.extras:
+            self.check_conditions(e.when, e.line, e.id)
+            self.check_checklist(e.materials, e.id, e.line)
+            for sid in e.scenarios or []:
+                if sid not in ids:
+                    self.add(e.line, "unknown-scenario", f"附加规则引用了不存在的情景 `{sid}`", e.id)
+            if not (e.materials or e.notes or e.who_must_come):
+                self.add(e.line, "empty-extra", "附加规则没有材料、提示或到场要求", e.id)
+
+    def check_overlaps(self) -> None:
+        for a, b in combinations(self.tree.scenarios, 2):
+            shared = set(a.when) & set(b.when)
+            if all(set(a.when[q]) & set(b.when[q]) for q in shared):
+                self.add(b.line, "overlapping-leaves",
+                         f"与情景 `{a.id}`（第 {a.line} 行）的条件可以同时成立", b.id)
+
+    def check_paths(self) -> None:
+        """Walk every answer path; report gaps and scenarios no path reaches."""
+        reached: set[str] = set()
+        gaps: list[Answers] = []
+        paths = 0
+        stack: list[Answers] = [{}]
+        while stack and paths < MAX_PATHS:
+            answers = stack.pop()
+            step = next_step(self.tree, answers)
+            if step.question is not None:
+                stack.extend({**answers, step.question.id: o.id} for o in reversed(step.question.options))
+                continue
+            paths += 1
+            if step.scenario is not None:
+                reached.add(step.scenario.id)
+            elif not step.candidates:
+                gaps.append(answers)
+        if stack:
+            self.add(1, "tree-too-large", f"回答路径超过 {MAX_PATHS} 条，未检查完")
+        for answers in gaps[:20]:
+            path = "，".join(f"{q}={o}" for q, o in answers.items())
+            self.add(1, "gap", f"这组回答没有对应的情景：{path}")
+        for s in self.tree.scenarios:
+            if s.id not in reached and s.when:
+                self.add(s.line, "unreachable-leaf", "没有任何回答路径能到达这个情景", s.id)
+
+
+def validate(catalog: Catalog) -> list[Problem]:
+    problems: list[Problem] = []
+    codes = [c.code for c in catalog.categories]
+    for c in catalog.categories:
+        if codes.count(c.code) > 1:
+            problems.append(Problem("categories.yml", c.line, "duplicate-id", f"分类代码 `{c.code}` 重复", c.code))
+    owner: dict[str, str] = {}
+    for c in catalog.categories:
+        for keyword in c.keywords:
+            if owner.get(keyword, c.code) != c.code:
+                problems.append(Problem("categories.yml", c.line, "ambiguous-keyword",
+                                        f"关键词「{keyword}」同时属于 `{owner[keyword]}` 和 `{c.code}`", c.code))
+            owner[keyword] = c.code
+    scenario_ids: dict[str, str] = {}
+    for tree in catalog.trees.values():
+        problems += _TreeCheck(tree, catalog).run()
+        for s in tree.scenarios:
+            if s.id in scenario_ids and scenario_ids[s.id] != tree.file:
+                problems.append(Problem(tree.file, s.line, "duplicate-id", f"情景 id 与 {scenario_ids[s.id]} 重复", s.id))
+            scenario_ids[s.id] = tree.file
+    return problems

@@ -1,0 +1,1 @@
+"""Channels that bring citizens' messages to the assistant."""

@@ -1,0 +1,85 @@
+"""Command line: ./huji check | build | train | chat | serve | test."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from bot.settings import ROOT, actions_port, rasa_port
+
+
+def _check() -> int:
+    from bot.catalog.loader import load_catalog
+    from bot.catalog.validator import validate
+    from bot.settings import SCENARIOS_DIR
+
+    catalog, problems = load_catalog(SCENARIOS_DIR)
+    problems += validate(catalog)
+    for p in problems:
+        print(p)
+    trees = ", ".join(f"{code} {len(t.scenarios)}" for code, t in catalog.trees.items())
+    print(f"{len(problems)} 个问题；{len(catalog.categories)} 个分类，{catalog.scenario_count} 个情景（{trees}）")
+    return 1 if problems else 0
+
+
+def _build() -> None:
+    from bot.build import build
+
+    build()
+
+
+def _train() -> object:
+    from bot.training import ensure_model
+
+    _build()
+    return ensure_model()
+
+
+def _serve(interactive: bool) -> int:
+    from bot.services import running_assistant
+
+    model = _train()
+    with running_assistant(model, rasa_port(), actions_port()) as base:
+        print(f"助手已就绪：REST 接口 {base}/webhooks/rest/webhook ，HTTP API {base}/", flush=True)
+        if interactive:
+            from bot.channels.terminal import chat
+
+            chat(base)
+        else:
+            import time
+
+            while True:
+                time.sleep(3600)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="huji", description="网上户籍室 assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="validate the scenario catalog")
+    sub.add_parser("build", help="validate, rebuild the database and the generated NLU data")
+    sub.add_parser("train", help="build, then train the model if its inputs changed")
+    sub.add_parser("chat", help="train if needed, start the servers and chat in the terminal")
+    sub.add_parser("serve", help="train if needed and serve REST + HTTP API without a terminal chat")
+    test = sub.add_parser("test", help="build, train if needed, and run the whole test suite")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    if args.command == "check":
+        return _check()
+    if args.command == "build":
+        _build()
+        return 0
+    if args.command == "train":
+        print(_train())
+        return 0
+    if args.command in ("chat", "serve"):
+        try:
+            return _serve(interactive=args.command == "chat")
+        except KeyboardInterrupt:
+            return 0
+    if args.command == "test":
+        _train()
+        return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
+    return 2

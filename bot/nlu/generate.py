@@ -1,0 +1,57 @@
+"""Generates the catalog-derived NLU data and the jieba user dictionary (never edited by hand)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from bot.catalog.model import Catalog
+from bot.nlu.matcher import JIEBA_FREQ, catalog_patterns
+
+HEADER = "# Generated from scenarios/*.yml by `./huji build`. Do not edit: change the catalog instead.\n"
+TEMPLATE_ASKS = ("{name}怎么写", "{name}的模板", "看一下{name}样本", "{name}格式是什么样的")
+
+
+def _block(examples: list[str]) -> LiteralScalarString:
+    seen = dict.fromkeys(e.strip().replace("\n", " ") for e in examples if e.strip())
+    return LiteralScalarString("".join(f"- {e}\n" for e in seen))
+
+
+def nlu_document(catalog: Catalog) -> dict:
+    consult: list[str] = []
+    for info in catalog.categories:
+        consult += [info.name, *info.examples]
+    for tree in catalog.trees.values():
+        for s in tree.scenarios:
+            consult += s.examples
+        for q in tree.questions:
+            for o in q.options:
+                consult += o.phrases()
+    template_asks = [ask.format(name=t.name) for t in catalog.templates.values() for ask in TEMPLATE_ASKS[:2]]
+    template_asks += [ask.format(name="模板") for ask in TEMPLATE_ASKS]
+    return {
+        "version": "3.1",
+        "nlu": [
+            {"intent": "consult", "examples": _block(consult)},
+            {"intent": "show_template", "examples": _block(template_asks)},
+        ],
+    }
+
+
+def write_nlu(catalog: Catalog, path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.width = 4096
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(HEADER)
+        yaml.dump(nlu_document(catalog), fh)
+
+
+def write_jieba_dictionary(catalog: Catalog, directory: Path) -> None:
+    """One file in the folder JiebaTokenizer loads: every catalog phrase, kept whole."""
+    directory.mkdir(parents=True, exist_ok=True)
+    phrases = sorted(p for p in catalog_patterns(catalog) if p and " " not in p)
+    (directory / "catalog.txt").write_text("".join(f"{p} {JIEBA_FREQ}\n" for p in phrases), encoding="utf-8")

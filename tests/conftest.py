@@ -1,0 +1,57 @@
+"""Shared fixtures: the real catalog, and real databases (SQLite file and PostgreSQL schema)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.catalog.loader import load_valid_catalog
+from bot.catalog.model import Catalog
+from bot.db.build import catalog_fingerprint, rebuild
+from bot.nlu.matcher import PhraseFinder, catalog_patterns
+from bot.settings import SCENARIOS_DIR
+
+POSTGRES_URL = os.environ.get("HUJI_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_valid_catalog(SCENARIOS_DIR)
+
+
+@pytest.fixture(scope="session")
+def finder(catalog: Catalog) -> PhraseFinder:
+    return PhraseFinder(catalog_patterns(catalog))
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A throwaway schema in the shared `test` database, so parallel runs never collide."""
+    schema = f"huji_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, future=True)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database built from the real catalog, on each supported backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'catalog.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    engine = create_engine(url, future=True)
+    rebuild(engine, catalog, catalog_fingerprint(SCENARIOS_DIR))
+    engine.dispose()
+    return url

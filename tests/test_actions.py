@@ -1,0 +1,139 @@
+"""The consultation actions against real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.catalog.model import Catalog
+from bot.nlu.matcher import PhraseFinder
+from tests.conversation import Conversation
+from tests.test_engine import walk
+
+
+@pytest.fixture()
+def talk(db_url: str, finder: PhraseFinder, monkeypatch: pytest.MonkeyPatch) -> Conversation:
+    monkeypatch.setenv("HUJI_DATABASE_URL", db_url)
+    return Conversation(finder)
+
+
+def answer_until_done(talk: Conversation, catalog: Catalog, scenario_id: str) -> None:
+    tree = catalog.trees["birth"]
+    target = tree.scenario(scenario_id)
+    for _ in range(len(tree.questions) + 1):
+        pending = talk.slots.get("pending_question")
+        if not pending:
+            return
+        wanted = (target.when.get(pending) or [tree.question(pending).options[0].id])[0]
+        label = tree.question(pending).option(wanted).label
+        talk.press(label)
+    raise AssertionError("still asking")
+
+
+def test_headline_conversation_asks_only_what_is_missing(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("我老婆上个月在广州生了个女儿,我们都是广州户口,孩子户口怎么上")
+    assert talk.slots["category"] == "birth"
+    assert {"marital", "gz_hukou", "birthplace"} <= set(talk.slots["answers"])
+    assert talk.slots["pending_question"] not in ("marital", "gz_hukou", "birthplace")
+    assert talk.buttons, "the question comes with buttons"
+    answer_until_done(talk, catalog, "birth_married_in_time")
+    assert talk.slots["scenario"] == "birth_married_in_time"
+    assert "需要准备的材料" in talk.text and "出生医学证明" in talk.text
+    assert "费用" in talk.text and "在哪办理" in talk.text and "办理时限" in talk.text
+
+
+def test_every_birth_scenario_through_the_action(talk: Conversation, catalog: Catalog) -> None:
+    tree = catalog.trees["birth"]
+    for scenario in tree.scenarios:
+        talk.say("/start_over")
+        talk.say("我想咨询出生登记")
+        assert talk.slots["category"] == "birth"
+        answer_until_done(talk, catalog, scenario.id)
+        assert talk.slots["scenario"] == scenario.id, scenario.id
+        reached, _ = walk(tree, scenario, {})
+        assert reached.title in talk.text
+
+
+def test_correction_changes_the_answer_and_the_scenario(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("我老婆刚生了孩子，我们都是广州户口")
+    answer_until_done(talk, catalog, "birth_married_in_time")
+    assert talk.slots["scenario"] == "birth_married_in_time"
+    talk.say("不对，我们还没领结婚证", intent="correct")
+    assert talk.slots["answers"]["marital"] == "unmarried"
+    assert "已为您更正" in talk.text
+    assert talk.slots["scenario"] != "birth_married_in_time"
+
+
+def test_generic_correction_reasks_the_last_answer(talk: Conversation) -> None:
+    talk.say("孩子出生一年多了还没报户口")
+    first = talk.slots["pending_question"]
+    talk.press(talk.buttons[0]["title"])
+    talk.say("不对，我说错了", intent="correct")
+    assert talk.slots["pending_question"] == first
+    assert first not in talk.slots["answers"]
+
+
+def test_why_ask_explains_the_pending_question(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("孩子出生一年多了还没报户口")
+    pending = talk.slots["pending_question"]
+    talk.say("为什么要问这个", intent="why_ask")
+    assert catalog.trees["birth"].question(pending).why in talk.text
+    assert talk.slots["pending_question"] == pending
+
+
+def test_start_over_clears_the_consultation(talk: Conversation) -> None:
+    talk.say("非婚生的孩子怎么上户口")
+    assert talk.slots["answers"]
+    talk.say("重新开始", intent="start_over")
+    assert talk.slots["category"] is None and talk.slots["answers"] is None and talk.slots["scenario"] is None
+
+
+def test_topic_switch_resets_answers(talk: Conversation) -> None:
+    talk.say("非婚生的孩子怎么上户口")
+    talk.say("另外我身份证丢了怎么补办")
+    assert talk.slots["category"] == "id_card"
+    assert talk.slots["answers"] == {}
+    assert "改为咨询" in talk.text
+
+
+def test_not_understood_twice_offers_human_help(talk: Conversation) -> None:
+    talk.say("孩子出生一年多了还没报户口")
+    talk.say("asdfgh", intent="nlu_fallback")
+    assert "没太明白" in talk.text and talk.buttons
+    talk.say("qwerty", intent="nlu_fallback")
+    assert "12345" in talk.text
+    assert any("人工" in b["title"] for b in talk.buttons)
+
+
+@pytest.mark.parametrize("text", ["", "😀😀", "。。。", "x" * 20000])
+def test_bad_input_gets_a_clear_answer(talk: Conversation, text: str) -> None:
+    talk.say(text, intent="nlu_fallback")
+    assert talk.text.strip()
+
+
+def test_number_and_yes_answers_to_the_pending_question(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("孩子出生一年多了还没报户口")
+    pending = catalog.trees["birth"].question(talk.slots["pending_question"])
+    talk.say("2")
+    assert talk.slots["answers"][pending.id] == pending.options[1].id
+
+
+def test_show_template_after_the_answer(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("我老婆刚生了孩子，我们都是广州户口")
+    answer_until_done(talk, catalog, "birth_married_in_time")
+    talk.say("/show_template")
+    scenario = catalog.trees["birth"].scenario("birth_married_in_time")
+    names = [catalog.templates[t].name for t in scenario.templates]
+    assert names and all(n.strip("《》") in talk.text for n in names)
+
+
+def test_extras_stay_conditional_until_the_citizen_says_so(talk: Conversation, catalog: Catalog) -> None:
+    tree = catalog.trees["birth"]
+    unit = tree.question("household").option("unit_collective")
+    consent = next(e for e in tree.extras if e.when.get("household") == ("unit_collective",)).materials[0].name
+    talk.say("我老婆刚生了孩子，我们都是广州户口")
+    answer_until_done(talk, catalog, "birth_married_in_time")
+    assert f"如属「{unit.label}」" in talk.text
+    talk.say(f"孩子落{unit.synonyms[0]}")
+    assert talk.slots["scenario"] == "birth_married_in_time"
+    checklist = talk.text.split("📌")[0]
+    assert consent in checklist and f"如属「{unit.label}」" not in talk.text

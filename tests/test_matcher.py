@@ -1,0 +1,29 @@
+"""The catalog phrase matcher reads business names and answers out of free Chinese text."""
+
+from __future__ import annotations
+
+from bot.nlu.matcher import PhraseFinder
+
+
+def values(finder: PhraseFinder, text: str, entity: str) -> list[str]:
+    return [m.value for m in finder.find(text) if m.entity == entity]
+
+
+def test_business_keywords_name_the_category(finder: PhraseFinder) -> None:
+    assert values(finder, "孩子出生一年多了还没报户口", "category") == ["birth"]
+    assert "id_card" in values(finder, "我身份证丢了怎么补办", "category")
+
+
+def test_negated_answer_is_not_taken(finder: PhraseFinder) -> None:
+    said = values(finder, "孩子在香港出生的", "fact")
+    denied = values(finder, "孩子不是在香港出生的", "fact")
+    assert "birth:birthplace=hkmo" in said
+    assert "birth:birthplace=hkmo" not in denied
+
+
+def test_empty_emoji_garbage_and_huge_input(finder: PhraseFinder) -> None:
+    assert finder.find("") == [] and finder.find("   ") == []
+    assert finder.find("😀😀😀") == []
+    assert finder.find("asdf;lkj!!@@##") == []
+    huge = "老婆生了孩子" * 5000
+    assert any(m.value == "birth:marital=married" for m in finder.find(huge))

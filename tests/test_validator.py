@@ -1,0 +1,144 @@
+"""The validator reports each kind of catalog problem with file, line and scenario."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.catalog.loader import load_catalog
+from bot.catalog.problems import Problem
+from bot.catalog.validator import validate
+from bot.settings import SCENARIOS_DIR
+
+CATEGORIES = """\
+categories:
+  - {code: demo, name: 演示业务, summary: 演示, keywords: [演示业务]}
+"""
+TEMPLATES = """\
+templates:
+  - {id: form_a, name: 申请表, purpose: 演示}
+"""
+QUESTIONS = """\
+category: demo
+defaults:
+  sources: [{title: 演示依据, reliability: OFFICIAL}]
+  last_verified: 2026-11-25
+questions:
+  - id: q1
+    prompt: 第一个问题？
+    why: 演示
+    options:
+      - {id: a, label: 选项甲, synonyms: [甲]}
+      - {id: b, label: 选项乙, synonyms: [乙]}
+  - id: q2
+    prompt: 第二个问题？
+    why: 演示
+    options:
+      - {id: x, label: 选项X}
+      - {id: y, label: 选项Y}
+scenarios:
+"""
+LEAF_A = """\
+  - id: demo_a
+    title: 情景甲
+    when: {q1: a}
+    verdict: eligible
+    reason: 可以
+    materials:
+      - {name: 身份证, form: original}
+"""
+LEAF_B = """\
+  - id: demo_b
+    title: 情景乙
+    when: {q1: b}
+    verdict: ineligible
+    reason: 不可以
+"""
+
+
+def problems_for(tmp_path: Path, tree: str, templates: str = TEMPLATES) -> list[Problem]:
+    (tmp_path / "categories.yml").write_text(CATEGORIES, encoding="utf-8")
+    (tmp_path / "templates.yml").write_text(templates, encoding="utf-8")
+    (tmp_path / "demo.yml").write_text(textwrap.dedent(tree), encoding="utf-8")
+    catalog, problems = load_catalog(tmp_path)
+    return problems + validate(catalog)
+
+
+def kinds(problems: list[Problem]) -> set[str]:
+    return {p.kind for p in problems}
+
+
+def test_the_real_catalog_has_no_problems() -> None:
+    catalog, problems = load_catalog(SCENARIOS_DIR)
+    problems += validate(catalog)
+    assert problems == []
+    assert "birth" in catalog.trees
+
+
+def test_a_minimal_complete_tree_is_clean(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, QUESTIONS + LEAF_A + LEAF_B) == []
+
+
+def test_gap_is_reported_with_the_unanswered_path(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, QUESTIONS + LEAF_A)
+    gap = [p for p in problems if p.kind == "gap"]
+    assert len(gap) == 1 and "q1=b" in gap[0].message
+    assert gap[0].file.endswith("demo.yml")
+
+
+def test_overlapping_and_unreachable_leaves_name_file_line_and_scenario(tmp_path: Path) -> None:
+    shadowed = LEAF_A.replace("demo_a", "demo_a2").replace("{q1: a}", "{q1: a, q2: x}").replace("身份证", "户口簿")
+    problems = problems_for(tmp_path, QUESTIONS + LEAF_A + LEAF_B + shadowed)
+    overlap = next(p for p in problems if p.kind == "overlapping-leaves")
+    assert overlap.where == "demo_a2" and "demo_a" in overlap.message
+    assert overlap.line == QUESTIONS.count("\n") + LEAF_A.count("\n") + LEAF_B.count("\n") + 1
+    assert any(p.kind == "unreachable-leaf" and p.where == "demo_a2" for p in problems)
+    assert str(overlap).startswith(str(tmp_path / "demo.yml") + f":{overlap.line}: [demo_a2]")
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"),
+    [
+        (("{q1: a}", "{q9: a}"), "unknown-question"),
+        (("{q1: a}", "{q1: c}"), "unknown-option"),
+        (("      - {name: 身份证, form: original}\n", ""), "no-materials"),
+        (("form: original}", "form: scan}"), "bad-value"),
+        (("      - {name: 身份证, form: original}\n",
+          "      - {name: 身份证, form: original}\n      - {name: 身份证, form: copy}\n"), "duplicate-material"),
+        (("    reason: 可以\n", "    reason: 可以\n    templates: [form_zz]\n"), "unknown-template"),
+        (("      - {name: 身份证, form: original}\n", "      - use: nowhere\n"), "unknown-material-set"),
+        (("    title: 情景甲\n", ""), "missing-field"),
+        (("id: demo_a", "id: other_a"), "bad-id"),
+    ],
+)
+def test_each_kind_of_scenario_error(tmp_path: Path, change: tuple[str, str], kind: str) -> None:
+    leaf = LEAF_A.replace(*change)
+    assert leaf != LEAF_A
+    problems = problems_for(tmp_path, QUESTIONS + leaf + LEAF_B)
+    assert kind in kinds(problems), problems
+    hit = next(p for p in problems if p.kind == kind)
+    assert hit.line > QUESTIONS.count("\n"), "points into the scenario, not the file head"
+
+
+def test_duplicated_written_out_checklist(tmp_path: Path) -> None:
+    two_items = LEAF_A.replace("      - {name: 身份证, form: original}\n",
+                               "      - {name: 身份证, form: original}\n      - {name: 户口簿, form: original}\n")
+    twin = two_items.replace("demo_a", "demo_c").replace("{q1: a}", "{q1: b, q2: x}")
+    other = LEAF_B.replace("{q1: b}", "{q1: b, q2: y}")
+    problems = problems_for(tmp_path, QUESTIONS + two_items + twin + other)
+    dup = [p for p in problems if p.kind == "duplicated-checklist"]
+    assert [p.where for p in dup] == ["demo_c"] and "demo_a" in dup[0].message
+
+
+def test_duplicate_ids_and_ambiguous_synonyms(tmp_path: Path) -> None:
+    tree = QUESTIONS.replace("synonyms: [乙]", "synonyms: [甲]") + LEAF_A + LEAF_B + LEAF_B
+    problems = problems_for(tmp_path, tree)
+    assert {"duplicate-id", "ambiguous-synonym"} <= kinds(problems)
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, QUESTIONS + LEAF_A + "  - id: [unclosed\n")
+    syntax = [p for p in problems if p.kind == "yaml-syntax"]
+    assert syntax and syntax[0].line > 0
