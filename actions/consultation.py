@@ -70,9 +70,9 @@ class ActionConsult(Action):
 
         facts = valid_facts(tree, reading.facts.get(target, {}))
         question = tree.question(pending) if pending else None
-        if question is not None and question.id not in facts:
-            if (option := answer_to_pending(question, text, intent)) is not None:
-                facts[question.id] = option
+        option = answer_to_pending(question, text, intent) if question and question.id not in facts else None
+        if option is not None:
+            facts[question.id] = option
 
         if not facts and not switched:
             if target in named:  # the business named again: carry on where we were
@@ -134,8 +134,8 @@ class ActionConsult(Action):
         failures = int(tracker.get_slot("fallback_count") or 0) + 1
         if failures >= MAX_FALLBACKS:
             dispatcher.utter_message(
-                text="抱歉，我还是没能理解您的意思。" + render.HANDOFF_TEXT + "\n您也可以换个说法再试，或点“重新开始”。",
-                buttons=[{"title": "转人工", "payload": "/human_handoff"}, {"title": "重新开始", "payload": "/start_over"}])
+                text=f"抱歉，我还是没能理解您的意思。{render.HANDOFF_TEXT}\n您也可以换个说法再试，或点“重新开始”。",
+                buttons=render.HELP_BUTTONS)
             return _slots(fallback_count=0.0)
         if question is not None and tree is not None:
             dispatcher.utter_message(text=f"抱歉，我没太明白。{question.prompt}请点选下面的选项，或直接说出您的情况。",

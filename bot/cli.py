@@ -62,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("train", help="build, then train the model if its inputs changed")
     sub.add_parser("chat", help="train if needed, start the servers and chat in the terminal")
     sub.add_parser("serve", help="train if needed and serve REST + HTTP API without a terminal chat")
-    test = sub.add_parser("test", help="build, train if needed, and run the whole test suite")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    sub.add_parser("test", help="build, train if needed, and run the whole test suite (extra arguments go to pytest)")
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     if args.command == "check":
         return _check()
@@ -81,5 +82,5 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     if args.command == "test":
         _train()
-        return subprocess.call([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT)
+        return subprocess.call([sys.executable, "-m", "pytest", *extra], cwd=ROOT)
     return 2

@@ -98,7 +98,8 @@ class _TreeCheck:
         names: set[str] = set()
         for m in _materials(items):
             if m.form not in FORMS:
-                self.add(m.line or line, "bad-value", f"材料「{m.name}」的 form `{m.form}` 应为 {'/'.join(FORMS)}", where)
+                self.add(m.line or line, "bad-value",
+                         f"材料「{m.name}」的 form `{m.form}` 应为 {'/'.join(FORMS)}", where)
             if m.name in names:
                 self.add(m.line or line, "duplicate-material", f"材料「{m.name}」在同一清单中出现两次", where)
             names.add(m.name)
@@ -127,7 +128,8 @@ class _TreeCheck:
                 self.add(s.line, "no-source", "缺少 sources（依据）", s.id)
             for src in s.sources:
                 if src.reliability not in RELIABILITIES:
-                    self.add(s.line, "bad-value", f"reliability `{src.reliability}` 应为 {'/'.join(RELIABILITIES)}", s.id)
+                    self.add(s.line, "bad-value",
+                             f"reliability `{src.reliability}` 应为 {'/'.join(RELIABILITIES)}", s.id)
             if not DATE_PATTERN.match(s.last_verified):
                 self.add(s.line, "bad-date", f"last_verified 应为 YYYY-MM-DD，得到 `{s.last_verified}`", s.id)
             # Checklists repeated item by item belong in material_sets; shared sets are expanded the same
@@ -201,6 +203,7 @@ def validate(catalog: Catalog) -> list[Problem]:
         problems += _TreeCheck(tree, catalog).run()
         for s in tree.scenarios:
             if s.id in scenario_ids and scenario_ids[s.id] != tree.file:
-                problems.append(Problem(tree.file, s.line, "duplicate-id", f"情景 id 与 {scenario_ids[s.id]} 重复", s.id))
+                problems.append(Problem(tree.file, s.line, "duplicate-id",
+                                        f"情景 id 与 {scenario_ids[s.id]} 重复", s.id))
             scenario_ids[s.id] = tree.file
     return problems

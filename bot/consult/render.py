@@ -135,11 +135,11 @@ def template_text(t: Template) -> str:
     return "\n".join(line for line in lines if line)
 
 
-AFTER_ANSWER_BUTTONS: list[Button] = [
-    {"title": "看模板", "payload": "/show_template"},
-    {"title": "重新开始", "payload": "/start_over"},
+HELP_BUTTONS: list[Button] = [
     {"title": "转人工", "payload": "/human_handoff"},
+    {"title": "重新开始", "payload": "/start_over"},
 ]
+AFTER_ANSWER_BUTTONS: list[Button] = [{"title": "看模板", "payload": "/show_template"}, *HELP_BUTTONS]
 
 HANDOFF_TEXT = (f"需要人工帮助的话，您可以拨打广州市政务服务便民热线 {HOTLINE}（可转公安户政咨询），"
                 "或在工作时间到就近的派出所户政窗口咨询。")

@@ -18,8 +18,17 @@ def _block(examples: list[str]) -> LiteralScalarString:
     return LiteralScalarString("".join(f"- {e}\n" for e in seen))
 
 
+def _choices(catalog: Catalog) -> list[str]:
+    """Bare picks of the n-th option ("2", "第二个"), as many as the longest question has options."""
+    most = max((len(q.options) for t in catalog.trees.values() for q in t.questions), default=0)
+    numerals = "一二三四五六七八九十"
+    return [form.format(n=n, cn=numerals[n - 1]) for n in range(1, min(most, 10) + 1)
+            for form in ("{n}", "第{cn}个", "选{n}")]
+
+
 def nlu_document(catalog: Catalog) -> dict:
-    consult: list[str] = []
+    consult: list[str] = _choices(catalog)
+    answer_phrases: list[str] = []
     for info in catalog.categories:
         consult += [info.name, *info.examples]
     for tree in catalog.trees.values():
@@ -28,6 +37,7 @@ def nlu_document(catalog: Catalog) -> dict:
         for q in tree.questions:
             for o in q.options:
                 consult += o.phrases()
+                answer_phrases += o.phrases()
     template_asks = [ask.format(name=t.name) for t in catalog.templates.values() for ask in TEMPLATE_ASKS[:2]]
     template_asks += [ask.format(name="模板") for ask in TEMPLATE_ASKS]
     return {
@@ -35,6 +45,10 @@ def nlu_document(catalog: Catalog) -> dict:
         "nlu": [
             {"intent": "consult", "examples": _block(consult)},
             {"intent": "show_template", "examples": _block(template_asks)},
+            # lookup tables become regex features (RegexFeaturizer, no word boundaries)
+            {"lookup": "business_keyword",
+             "examples": _block([k for c in catalog.categories for k in [c.name, *c.keywords]])},
+            {"lookup": "answer_phrase", "examples": _block(answer_phrases)},
         ],
     }
 
