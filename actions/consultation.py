@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.catalog_access import CatalogView
 from bot.catalog.model import CategoryInfo, CategoryTree
 from bot.consult import render
-from bot.consult.engine import next_step
+from bot.consult.engine import decided, merge, next_step, remaining_options
 from bot.consult.interpret import answer_to_pending, read_entities, valid_facts
 
 COMMON_CATEGORIES = ("birth", "id_card", "residence_permit", "talent", "family", "household_book")
@@ -30,6 +30,14 @@ def _latest(tracker: Tracker) -> tuple[str, str | None, list[dict]]:
 def _category_buttons(view: CatalogView) -> list[dict[str, str]]:
     return [{"title": c.name, "payload": f'/consult{{"category":"{c.code}"}}'}
             for c in view.categories() if c.code in COMMON_CATEGORIES]
+
+
+def _outcome(tree: CategoryTree, answers: dict[str, str]) -> tuple | None:
+    """What the citizen is told for these answers: the scenario and the extras shown with it."""
+    step = next_step(tree, answers)
+    if not step.done:
+        return None
+    return step.scenario.id, [e.id for e in step.extras], [e.id for e in step.possible_extras]
 
 
 def _slots(**values: Any) -> list[EventType]:
@@ -70,9 +78,10 @@ class ActionConsult(Action):
 
         facts = valid_facts(tree, reading.facts.get(target, {}))
         question = tree.question(pending) if pending else None
-        option = answer_to_pending(question, text, intent) if question and question.id not in facts else None
-        if option is not None:
-            facts[question.id] = option
+        if question is not None and question.id not in facts:
+            shown = remaining_options(question, answers)
+            if (option := answer_to_pending(question, shown, text, intent)) is not None:
+                facts[question.id] = option
 
         if not facts and not switched:
             if target in named:  # the business named again: carry on where we were
@@ -81,14 +90,19 @@ class ActionConsult(Action):
                 return self._reask_last(dispatcher, tree, answers)
             return self._unclear(dispatcher, tracker, view, intent, tree, question, answers)
 
-        corrected = [q for q, o in facts.items() if q in answers and answers[q] != o]
-        for q in facts:
-            answers.pop(q, None)  # re-insert so the dict keeps the order in which answers were last given
-        answers.update(facts)
+        before = dict(answers)
+        for q, answer in facts.items():
+            # pop and re-insert: the dict keeps the order in which answers were last given
+            answers[q] = merge(answers.pop(q, None), answer)
+        corrected = [q for q in facts if decided(before, q) and before[q] != answers[q]]
         if corrected:
             changes = "，".join(f"{tree.question(q).prompt.rstrip('？?')}：{tree.question(q).option(answers[q]).label}"
-                                for q in corrected)
-            dispatcher.utter_message(text=f"好的，已为您更正（{changes}）。")
+                                for q in corrected if decided(answers, q))
+            dispatcher.utter_message(text=f"好的，已为您更正（{changes}）。" if changes else "好的，已为您更正。")
+        if not switched and tracker.get_slot("scenario") and _outcome(tree, before) == _outcome(tree, answers):
+            dispatcher.utter_message(text="好的。这个情况不影响上面的办理情景和材料清单。还有其他问题吗？",
+                                     buttons=render.AFTER_ANSWER_BUTTONS)
+            return _slots(answers=answers, fallback_count=0.0)
         return self._advance(dispatcher, view, info, tree, answers)
 
     def _advance(self, dispatcher: CollectingDispatcher, view: CatalogView, info: CategoryInfo,
@@ -96,7 +110,7 @@ class ActionConsult(Action):
         step = next_step(tree, answers)
         if step.question is not None:
             dispatcher.utter_message(text=step.question.prompt,
-                                     buttons=render.question_buttons(tree.code, step.question))
+                                     buttons=render.question_buttons(tree.code, step.question, answers))
             return _slots(category=tree.code, scenario=None, answers=answers,
                           pending_question=step.question.id, fallback_count=0.0)
         if step.scenario is not None:
@@ -122,7 +136,7 @@ class ActionConsult(Action):
         answers = {q: o for q, o in answers.items() if q != last}
         question = tree.question(last)
         dispatcher.utter_message(text=f"好的，我们重新回答这一项：{question.prompt}",
-                                 buttons=render.question_buttons(tree.code, question))
+                                 buttons=render.question_buttons(tree.code, question, answers))
         return _slots(answers=answers, scenario=None, pending_question=last, fallback_count=0.0)
 
     def _unclear(self, dispatcher: CollectingDispatcher, tracker: Tracker, view: CatalogView,
@@ -139,7 +153,7 @@ class ActionConsult(Action):
             return _slots(fallback_count=0.0)
         if question is not None and tree is not None:
             dispatcher.utter_message(text=f"抱歉，我没太明白。{question.prompt}请点选下面的选项，或直接说出您的情况。",
-                                     buttons=render.question_buttons(tree.code, question))
+                                     buttons=render.question_buttons(tree.code, question, answers))
         else:
             dispatcher.utter_message(
                 text="抱歉，我没太明白。请问您想办理哪一项户政业务？可以点选下面的常见业务，"
@@ -161,8 +175,9 @@ class ActionExplainWhy(Action):
             dispatcher.utter_message(text="我只问办理所必需的信息：不同情况需要的材料、办理地点和时限都不一样，"
                                           "问清楚才能给您准确的材料清单，避免您多跑一趟。")
             return []
+        answers = tracker.get_slot("answers") or {}
         dispatcher.utter_message(text=f"{question.why}\n{question.prompt}",
-                                 buttons=render.question_buttons(tree.code, question))
+                                 buttons=render.question_buttons(tree.code, question, answers))
         return []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bot.settings import MODELS_DIR, ROOT
@@ -34,11 +35,13 @@ def ensure_model() -> Path:
     if path.exists():
         return path
     print("训练 Rasa 模型（输入有变化）……", flush=True)
+    started = time.monotonic()
     subprocess.run(
         [sys.executable, "-m", "rasa", "train", "--fixed-model-name", path.name.removesuffix(".tar.gz"),
          "--out", str(MODELS_DIR), "--config", "config.yml", "--domain", "domain.yml", "--data", "data"],
         cwd=ROOT, check=True,
     )
+    print(f"模型训练完成，用时 {time.monotonic() - started:.0f} 秒：{path.name}", flush=True)
     for old in sorted(MODELS_DIR.glob("huji-*.tar.gz"), key=lambda p: p.stat().st_mtime)[:-KEEP_MODELS]:
         old.unlink()
     return path

@@ -72,6 +72,25 @@ def test_generic_correction_reasks_the_last_answer(talk: Conversation) -> None:
     assert first not in talk.slots["answers"]
 
 
+def test_a_narrowing_word_asks_only_between_the_options_it_leaves(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("孩子是收养的怎么落户")
+    parentage = catalog.trees["birth"].question("parentage")
+    assert talk.slots["pending_question"] == "parentage"
+    adoption = [o.label for o in parentage.options if o.id.startswith("adopted")]
+    assert [b["title"] for b in talk.buttons] == adoption
+    talk.say("1")
+    assert talk.slots["answers"]["parentage"] == "adopted"
+    assert talk.slots["scenario"] == "birth_adopted"
+
+
+def test_a_fact_that_changes_nothing_gets_a_short_answer(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("我老婆刚生了孩子，我们都是广州户口")
+    answer_until_done(talk, catalog, "birth_married_in_time")
+    talk.say("孩子是在广州出生的")
+    assert talk.slots["scenario"] == "birth_married_in_time"
+    assert "不影响" in talk.text and "需要准备的材料" not in talk.text
+
+
 def test_why_ask_explains_the_pending_question(talk: Conversation, catalog: Catalog) -> None:
     talk.say("孩子出生一年多了还没报户口")
     pending = talk.slots["pending_question"]

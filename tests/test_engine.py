@@ -52,13 +52,15 @@ def test_every_description_leads_to_its_scenario_with_fewer_questions(
         finder: PhraseFinder, tree: CategoryTree, scenario: Scenario, example: str) -> None:
     facts = facts_of(finder, tree, example)
     assert facts, f"nothing understood in {example!r}"
-    contradictions = {q: o for q, o in facts.items() if q in scenario.when and o not in scenario.when[q]}
+    contradictions = {q: a for q, a in facts.items()
+                      if q in scenario.when and not set(a.split("|")) & set(scenario.when[q])}
     assert not contradictions, f"{example!r} read as {contradictions}"
     reached, asked = walk(tree, scenario, facts)
     assert reached is not None and reached.id == scenario.id
     _, asked_without = walk(tree, scenario, {})
     assert len(asked) < len(asked_without), "the description spared at least one question"
-    assert not set(asked) & set(facts), "never asks what the citizen already said"
+    said = {q for q, a in facts.items() if "|" not in a}  # narrowed answers are asked, with fewer options
+    assert not set(asked) & said, "never asks what the citizen already said"
 
 
 def test_headline_birth_sentence_is_understood(finder: PhraseFinder, catalog: Catalog) -> None:

@@ -138,6 +138,15 @@ def test_duplicate_ids_and_ambiguous_synonyms(tmp_path: Path) -> None:
     assert {"duplicate-id", "ambiguous-synonym"} <= kinds(problems)
 
 
+def test_groups_name_only_existing_options(tmp_path: Path) -> None:
+    grouped = QUESTIONS.replace("      - {id: b, label: 选项乙, synonyms: [乙]}\n",
+                                "      - {id: b, label: 选项乙, synonyms: [乙]}\n"
+                                "    groups:\n      - {options: [a, z], synonyms: [甲乙]}\n", 1)
+    assert grouped != QUESTIONS
+    problems = problems_for(tmp_path, grouped + LEAF_A + LEAF_B)
+    assert [p.where for p in problems if p.kind == "unknown-option"] == ["q1"]
+
+
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     problems = problems_for(tmp_path, QUESTIONS + LEAF_A + "  - id: [unclosed\n")
     syntax = [p for p in problems if p.kind == "yaml-syntax"]

@@ -20,6 +20,7 @@ from bot.catalog.model import (
     Material,
     Online,
     Option,
+    OptionGroup,
     Question,
     Scenario,
     Source,
@@ -165,8 +166,12 @@ class _Reader:
                                   _texts(o.get("synonyms")), _line(o)))
         if len(options) < 2:
             self.problem(_line(node), "too-few-options", "问题至少要有两个选项", qid)
+        groups = []
+        for g in self.seq(node.get("groups"), "groups", _line(node), qid):
+            g = self.mapping(g, "group", _line(node), qid)
+            groups.append(OptionGroup(_texts(g.get("options")), _texts(g.get("synonyms")), _line(g)))
         return Question(qid, self.required(node, "prompt", qid), self.required(node, "why", qid), options,
-                        _text(node.get("yes")) or None, _text(node.get("no")) or None, _line(node))
+                        _text(node.get("yes")) or None, _text(node.get("no")) or None, groups, _line(node))
 
     def scenario(self, node: dict, code: str, defaults: dict, sets: dict[str, list[ChecklistItem]]) -> Scenario:
         sid = self.required(node, "id", "")

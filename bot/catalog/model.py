@@ -29,6 +29,15 @@ class Option:
 
 
 @dataclass
+class OptionGroup:
+    """Words that narrow a question to some of its options ("收养的": adopted with or without formalities)."""
+
+    options: list[str]
+    synonyms: list[str]
+    line: int = 0
+
+
+@dataclass
 class Question:
     id: str
     prompt: str
@@ -36,6 +45,7 @@ class Question:
     options: list[Option]
     yes: str | None = None  # option chosen by a bare "是/有/对"
     no: str | None = None  # option chosen by a bare "不是/没有"
+    groups: list[OptionGroup] = field(default_factory=list)
     line: int = 0
 
     def option(self, option_id: str) -> Option | None:

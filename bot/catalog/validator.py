@@ -76,13 +76,19 @@ class _TreeCheck:
             for key, value in (("yes", q.yes), ("no", q.no)):
                 if value and value not in option_ids:
                     self.add(q.line, "unknown-option", f"`{key}: {value}` 不是本问题的选项", q.id)
+            for g in q.groups:
+                unknown = [o for o in g.options if o not in option_ids]
+                if unknown or len(g.options) < 2:
+                    self.add(g.line or q.line, "unknown-option" if unknown else "bad-choice",
+                             f"groups 应列出本问题的至少两个选项，未知选项：{unknown}", q.id)
             owner: dict[str, str] = {}
-            for o in q.options:
-                for phrase in o.phrases():
-                    if phrase in owner and owner[phrase] != o.id:
-                        self.add(o.line, "ambiguous-synonym",
-                                 f"「{phrase}」同时属于选项 `{owner[phrase]}` 和 `{o.id}`", q.id)
-                    owner[phrase] = o.id
+            named = [(o.id, o.phrases()) for o in q.options] + [("|".join(g.options), g.synonyms) for g in q.groups]
+            for oid, phrases in named:
+                for phrase in phrases:
+                    if phrase in owner and owner[phrase] != oid:
+                        self.add(q.line, "ambiguous-synonym",
+                                 f"「{phrase}」同时属于选项 `{owner[phrase]}` 和 `{oid}`", q.id)
+                    owner[phrase] = oid
 
     def check_conditions(self, when: Conditions, line: int, where: str) -> None:
         for qid, allowed in when.items():

@@ -1,21 +1,45 @@
 """Walks any category's question tree: asks only what still matters, then names the one scenario that applies.
 
 Answers are a plain dict question id -> option id, so they fit in a Rasa slot and survive corrections:
-a corrected answer simply replaces the old one and the walk is recomputed from scratch.
+a corrected answer simply replaces the old one and the walk is recomputed from scratch. An answer may also be
+narrowed but not decided ("adopted|adopted_informal" for "收养的"); its question is then asked with the
+remaining options only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.catalog.model import CategoryTree, Conditions, Extra, Question, Scenario
+from bot.catalog.model import CategoryTree, Conditions, Extra, Option, Question, Scenario
 
 Answers = dict[str, str]
 
 
+def choices(answer: str) -> list[str]:
+    return answer.split("|")
+
+
+def decided(answers: Answers, question_id: str) -> bool:
+    return question_id in answers and "|" not in answers[question_id]
+
+
+def remaining_options(question: Question, answers: Answers) -> list[Option]:
+    if question.id not in answers:
+        return list(question.options)
+    left = choices(answers[question.id])
+    return [o for o in question.options if o.id in left]
+
+
+def merge(old: str | None, new: str) -> str:
+    """A narrowing answer keeps an earlier decided answer it allows; anything else replaces it."""
+    if old is not None and "|" in new and set(choices(old)) <= set(choices(new)):
+        return old
+    return new
+
+
 def consistent(when: Conditions, answers: Answers) -> bool:
     """No given answer contradicts the conditions (unanswered questions may still match)."""
-    return all(answers[q] in allowed for q, allowed in when.items() if q in answers)
+    return all(set(choices(answers[q])) & set(allowed) for q, allowed in when.items() if q in answers)
 
 
 def satisfied(when: Conditions, answers: Answers) -> bool:
@@ -44,7 +68,7 @@ class Step:
 
 def _first_open_question(tree: CategoryTree, conditions: list[Conditions], answers: Answers) -> Question | None:
     named = {q for when in conditions for q in when}
-    return next((q for q in tree.questions if q.id in named and q.id not in answers), None)
+    return next((q for q in tree.questions if q.id in named and not decided(answers, q.id)), None)
 
 
 def next_step(tree: CategoryTree, answers: Answers) -> Step:

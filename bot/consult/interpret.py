@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import cn2an
 
-from bot.catalog.model import CategoryTree, Question
+from bot.catalog.model import CategoryTree, Option, Question
 from bot.nlu.matcher import parse_fact
 
 ORDINAL = re.compile(r"^\s*(?:第|选)?\s*([0-9一二三四五六七八九十两]+)\s*(?:个|项|条|号)?\s*$")
@@ -44,13 +44,16 @@ def _ordinal(text: str) -> int | None:
         return None
 
 
-def answer_to_pending(question: Question, text: str, intent: str | None) -> str | None:
-    """An answer that only makes sense for the question just asked: "2", "第二个", "是", "没有", a label."""
+def answer_to_pending(question: Question, shown: list[Option], text: str, intent: str | None) -> str | None:
+    """An answer that only makes sense for the question just asked: "2", "第二个", "是", "没有", a label.
+
+    `shown` are the options the citizen was offered, in button order: numbers refer to them.
+    """
     text = (text or "").strip()
     number = _ordinal(text)
-    if number is not None and 1 <= number <= len(question.options):
-        return question.options[number - 1].id
-    for option in question.options:
+    if number is not None and 1 <= number <= len(shown):
+        return shown[number - 1].id
+    for option in shown:
         if text and text in (option.label, option.id):
             return option.id
     if intent == "affirm" and question.yes:
@@ -63,8 +66,8 @@ def answer_to_pending(question: Question, text: str, intent: str | None) -> str 
 def valid_facts(tree: CategoryTree, facts: dict[str, str]) -> dict[str, str]:
     """Drop facts that name a question or option the current catalog no longer has."""
     out = {}
-    for q, o in facts.items():
+    for q, answer in facts.items():
         question = tree.question(q)
-        if question is not None and question.option(o) is not None:
-            out[q] = o
+        if question is not None and all(question.option(o) is not None for o in answer.split("|")):
+            out[q] = answer
     return out

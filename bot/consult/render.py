@@ -13,6 +13,7 @@ from bot.catalog.model import (
     Scenario,
     Template,
 )
+from bot.consult.engine import Answers, remaining_options
 from bot.nlu.matcher import fact_value
 from bot.settings import HOTLINE
 
@@ -28,9 +29,10 @@ CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
 Button = dict[str, str]
 
 
-def question_buttons(category: str, question: Question) -> list[Button]:
+def question_buttons(category: str, question: Question, answers: Answers | None = None) -> list[Button]:
+    """One button per option still possible (a narrowed answer leaves only some)."""
     return [{"title": o.label, "payload": f'/consult{{"fact":"{fact_value(category, question.id, o.id)}"}}'}
-            for o in question.options]
+            for o in remaining_options(question, answers or {})]
 
 
 def _material(m: Material) -> str:
@@ -111,7 +113,7 @@ def scenario_answer(s: Scenario, extras: list[Extra], category_name: str, templa
     if possible:
         lines += ["", "📌 如属以下情况，还要注意："]
         for label, extra in possible:
-            lines.append(f"· 如属{label}：" + "；".join(_extra_lines(extra)))
+            lines.append(f"· 如属{label}：" + "；".join(x.rstrip("。；") for x in _extra_lines(extra)) + "。")
     if s.sources:
         cited = "；".join(f"{src.title}{RELIABILITY_NOTES.get(src.reliability, '')}" for src in s.sources)
         lines += ["", f"依据：{cited}。资料核实于 {s.last_verified}，政策如有调整以窗口告知为准。"]

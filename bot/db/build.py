@@ -78,6 +78,7 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
                 session.add(QuestionRow(
                     category_code=tree.code, key=q.id, position=position, prompt=q.prompt, why=q.why,
                     yes_option=q.yes, no_option=q.no,
+                    groups=[{"options": g.options, "synonyms": g.synonyms} for g in q.groups],
                     options=[OptionRow(key=o.id, position=i, label=o.label, synonyms=o.synonyms)
                              for i, o in enumerate(q.options)],
                 ))

@@ -38,6 +38,7 @@ class QuestionRow(Base):
     why = Column(Text, nullable=False)
     yes_option = Column(String(64))
     no_option = Column(String(64))
+    groups = Column(JSON, nullable=False, default=list)  # [{"options": [...], "synonyms": [...]}]
     options = relationship("OptionRow", order_by="OptionRow.position", cascade="all, delete-orphan")
 
 

@@ -35,9 +35,9 @@ def nlu_document(catalog: Catalog) -> dict:
         for s in tree.scenarios:
             consult += s.examples
         for q in tree.questions:
-            for o in q.options:
-                consult += o.phrases()
-                answer_phrases += o.phrases()
+            phrases = [p for o in q.options for p in o.phrases()] + [p for g in q.groups for p in g.synonyms]
+            consult += phrases
+            answer_phrases += phrases
     template_asks = [ask.format(name=t.name) for t in catalog.templates.values() for ask in TEMPLATE_ASKS[:2]]
     template_asks += [ask.format(name="模板") for ask in TEMPLATE_ASKS]
     return {

@@ -55,6 +55,9 @@ def catalog_patterns(catalog: Catalog) -> dict[str, list[str]]:
             for o in q.options:
                 for phrase in o.phrases():
                     patterns.setdefault(phrase, []).append(f"fact|{fact_value(tree.code, q.id, o.id)}")
+            for g in q.groups:
+                for phrase in g.synonyms:
+                    patterns.setdefault(phrase, []).append(f"fact|{fact_value(tree.code, q.id, '|'.join(g.options))}")
     return patterns
 
 
