@@ -103,13 +103,15 @@ class ActionConsult(Action):
             dispatcher.utter_message(text="好的。这个情况不影响上面的办理情景和材料清单。还有其他问题吗？",
                                      buttons=render.AFTER_ANSWER_BUTTONS)
             return _slots(answers=answers, fallback_count=0.0)
-        return self._advance(dispatcher, view, info, tree, answers)
+        return self._advance(dispatcher, view, info, tree, answers, repeat_of=pending)
 
     def _advance(self, dispatcher: CollectingDispatcher, view: CatalogView, info: CategoryInfo,
-                 tree: CategoryTree, answers: dict[str, str]) -> list[EventType]:
+                 tree: CategoryTree, answers: dict[str, str], repeat_of: str | None = None) -> list[EventType]:
         step = next_step(tree, answers)
         if step.question is not None:
-            dispatcher.utter_message(text=step.question.prompt,
+            # the citizen told us something else first: say it was heard before asking again
+            noted = "好的，已记下。" if step.question.id == repeat_of else ""
+            dispatcher.utter_message(text=noted + step.question.prompt,
                                      buttons=render.question_buttons(tree.code, step.question, answers))
             return _slots(category=tree.code, scenario=None, answers=answers,
                           pending_question=step.question.id, fallback_count=0.0)

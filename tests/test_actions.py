@@ -91,6 +91,15 @@ def test_a_fact_that_changes_nothing_gets_a_short_answer(talk: Conversation, cat
     assert "不影响" in talk.text and "需要准备的材料" not in talk.text
 
 
+def test_an_answer_to_another_question_is_noted_and_the_question_repeated(talk: Conversation) -> None:
+    talk.say("喂你好那个我想问一下就是我老婆生了个小孩然后我们都是广州户口的嗯要怎么上户口")
+    pending = talk.slots["pending_question"]
+    assert pending == "birthplace"
+    talk.say("有出生证")
+    assert talk.slots["answers"]["birth_cert"] == "has"
+    assert talk.slots["pending_question"] == pending and talk.text.startswith("好的，已记下。")
+
+
 def test_why_ask_explains_the_pending_question(talk: Conversation, catalog: Catalog) -> None:
     talk.say("孩子出生一年多了还没报户口")
     pending = talk.slots["pending_question"]

@@ -59,3 +59,10 @@ def test_empty_and_emoji_messages_get_an_answer(assistant: str) -> None:
     for text in ["😀😀😀", "？？？"]:
         replies = say(assistant, "e2e-bad", text)
         assert replies and replies[0].get("text")
+
+
+def test_stored_history_masks_personal_data(assistant: str) -> None:
+    say(assistant, "e2e-pii", "我电话13812345678，身份证440106199001011234，孩子刚出生怎么上户口")
+    tracker = requests.get(f"{assistant}/conversations/e2e-pii/tracker", timeout=30).text
+    assert "13812345678" not in tracker and "440106199001011234" not in tracker
+    assert "138****5678" in tracker
