@@ -27,3 +27,18 @@ def test_empty_emoji_garbage_and_huge_input(finder: PhraseFinder) -> None:
     assert finder.find("asdf;lkj!!@@##") == []
     huge = "老婆生了孩子" * 5000
     assert any(m.value == "birth:marital=married" for m in finder.find(huge))
+
+
+def test_sound_alike_characters_from_speech_recognition(finder: PhraseFinder) -> None:
+    facts = values(finder, "孩子没有出生医学正明", "fact")
+    assert "birth:birth_cert=missing_hospital" in facts
+    assert "birth:gz_hukou=both" in values(finder, "我们都是广州户扣", "fact")
+
+
+def test_sound_alike_needs_most_characters_right(finder: PhraseFinder) -> None:
+    from bot.nlu.homophones import SoundAlikeIndex
+
+    index = SoundAlikeIndex(["出生医学证明"])
+    assert index.find("出生医学正明", []) == [(0, 6, "出生医学证明")]
+    assert index.find("础声仪穴正鸣", []) == []  # same sounds, different words
+    assert index.find("出生医学正明", [(0, 2)]) == []  # already matched text is not read twice

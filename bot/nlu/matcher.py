@@ -1,7 +1,8 @@
 """Finds catalog phrases (business keywords, answer synonyms) in free Chinese text.
 
 A blank spaCy `zh` pipeline segments with jieba; every catalog phrase is added to jieba's dictionary so it
-comes out as one token, and a PhraseMatcher finds it. Longest matches win, and a phrase right after a
+comes out as one token, and a PhraseMatcher finds it. Phrases written with sound-alike characters are found by
+pinyin (bot.nlu.homophones). Longest matches win, and a phrase right after a
 negation word ("不是在香港出生") is not taken as an answer, unless the phrase carries the negation itself.
 """
 
@@ -17,6 +18,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
 from bot.catalog.model import Catalog
+from bot.nlu.homophones import SoundAlikeIndex
 
 NEGATIONS = ("不是", "没有", "并非", "不", "没", "未", "非", "无")
 JIEBA_FREQ = 2_000_000  # high enough that jieba keeps every catalog phrase whole
@@ -83,21 +85,25 @@ class PhraseFinder:
                 matcher.add(label, [nlp.make_doc(phrase)])
         return nlp, matcher
 
+    @cached_property
+    def _sound_alikes(self) -> SoundAlikeIndex:
+        return SoundAlikeIndex(list(self.patterns))
+
     def find(self, text: str) -> list[Match]:
         if not text or not text.strip():
             return []
         nlp, matcher = self._pipeline
         doc = nlp.make_doc(text)
-        spans = filter_spans([doc[s:e] for _, s, e in matcher(doc)])
+        exact = [(s.start_char, s.end_char, s.text) for s in filter_spans([doc[s:e] for _, s, e in matcher(doc)])]
+        heard = self._sound_alikes.find(text, [(start, end) for start, end, _ in exact])
         found: list[Match] = []
-        for span in spans:
-            phrase = span.text
-            negated = _negated(text, span.start_char, phrase)
+        for start, end, phrase in sorted(exact + heard):
+            negated = _negated(text, start, phrase)
             for label in self.patterns.get(phrase, []):
                 entity, value = label.split("|", 1)
                 if negated and entity == "fact":  # "还没报户口" still names the business
                     continue
-                found.append(Match(entity, value, span.start_char, span.end_char, phrase))
+                found.append(Match(entity, value, start, end, text[start:end]))
         return found
 
 
