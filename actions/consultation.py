@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.catalog_access import CatalogView
 from bot.catalog.model import CategoryInfo, CategoryTree
 from bot.consult import render
-from bot.consult.engine import decided, merge, next_step, remaining_options
+from bot.consult.engine import Step, decided, merge, next_step, remaining_options
 from bot.consult.interpret import answer_to_pending, read_entities, valid_facts
 
 COMMON_CATEGORIES = ("birth", "id_card", "residence_permit", "talent", "family", "household_book")
@@ -30,6 +30,12 @@ def _latest(tracker: Tracker) -> tuple[str, str | None, list[dict]]:
 def _category_buttons(view: CatalogView) -> list[dict[str, str]]:
     return [{"title": c.name, "payload": f'/consult{{"category":"{c.code}"}}'}
             for c in view.categories() if c.code in COMMON_CATEGORIES]
+
+
+def step_templates(step: Step) -> list[str]:
+    """Template ids of the scenario and of the extras that apply, in order, once each."""
+    ids = step.scenario.templates + [t for e in step.extras for t in e.templates] if step.scenario else []
+    return list(dict.fromkeys(ids))
 
 
 def _outcome(tree: CategoryTree, answers: dict[str, str]) -> tuple | None:
@@ -117,7 +123,7 @@ class ActionConsult(Action):
                           pending_question=step.question.id, fallback_count=0.0)
         if step.scenario is not None:
             s = step.scenario
-            templates = view.templates(s.templates)
+            templates = view.templates(step_templates(step))
             possible = [(render.condition_label(tree, e.when), e) for e in step.possible_extras]
             dispatcher.utter_message(text=render.scenario_answer(s, step.extras, info.name, templates, possible),
                                      buttons=render.AFTER_ANSWER_BUTTONS)
@@ -197,12 +203,12 @@ class ActionShowTemplate(Action):
         return "action_show_template"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        scenario_id = tracker.get_slot("scenario")
+        code = tracker.get_slot("category")
         with CatalogView() as view:
-            code = tracker.get_slot("category")
             tree = view.tree(code) if code else None
-            scenario = tree.scenario(scenario_id) if tree and scenario_id else None
-            templates = view.templates(scenario.templates) if scenario else []
+            step = next_step(tree, tracker.get_slot("answers") or {}) if tree else None
+            scenario = step.scenario if step and step.done else None
+            templates = view.templates(step_templates(step)) if scenario else []
         if scenario is None:
             dispatcher.utter_message(text="请先告诉我您的具体情况，确定办理情景后我再给您对应的填写模板。")
         elif not templates:

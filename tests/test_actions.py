@@ -165,3 +165,6 @@ def test_extras_stay_conditional_until_the_citizen_says_so(talk: Conversation, c
     assert talk.slots["scenario"] == "birth_married_in_time"
     checklist = talk.text.split("📌")[0]
     assert consent in checklist and f"如属「{unit.label}」" not in talk.text
+    talk.say("/show_template")
+    form = catalog.templates["collective_consent"].name
+    assert form in talk.text, "the extra's template is offered too"

@@ -46,6 +46,7 @@ LEAF_A = """\
     when: {q1: a}
     verdict: eligible
     reason: 可以
+    templates: [form_a]
     materials:
       - {name: 身份证, form: original}
 """
@@ -107,7 +108,7 @@ def test_overlapping_and_unreachable_leaves_name_file_line_and_scenario(tmp_path
         (("form: original}", "form: scan}"), "bad-value"),
         (("      - {name: 身份证, form: original}\n",
           "      - {name: 身份证, form: original}\n      - {name: 身份证, form: copy}\n"), "duplicate-material"),
-        (("    reason: 可以\n", "    reason: 可以\n    templates: [form_zz]\n"), "unknown-template"),
+        (("[form_a]", "[form_zz]"), "unknown-template"),
         (("      - {name: 身份证, form: original}\n", "      - use: nowhere\n"), "unknown-material-set"),
         (("    title: 情景甲\n", ""), "missing-field"),
         (("id: demo_a", "id: other_a"), "bad-id"),
@@ -136,6 +137,12 @@ def test_duplicate_ids_and_ambiguous_synonyms(tmp_path: Path) -> None:
     tree = QUESTIONS.replace("synonyms: [乙]", "synonyms: [甲]") + LEAF_A + LEAF_B + LEAF_B
     problems = problems_for(tmp_path, tree)
     assert {"duplicate-id", "ambiguous-synonym"} <= kinds(problems)
+
+
+def test_unused_template(tmp_path: Path) -> None:
+    templates = TEMPLATES + "  - {id: form_b, name: 没人用的表, purpose: 演示}\n"
+    problems = problems_for(tmp_path, QUESTIONS + LEAF_A + LEAF_B, templates)
+    assert [(p.kind, p.where) for p in problems] == [("unused-template", "form_b")]
 
 
 def test_groups_name_only_existing_options(tmp_path: Path) -> None:

@@ -228,6 +228,7 @@ class _Reader:
                 materials=self.checklist(e.get("materials"), _line(e), eid, sets),
                 notes=_texts(e.get("notes")),
                 who_must_come=_text(e.get("who_must_come")),
+                templates=_texts(e.get("templates")),
                 ask=bool(e.get("ask", False)),
                 line=_line(e),
             ))

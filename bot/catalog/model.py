@@ -126,6 +126,7 @@ class Extra:
     materials: list[ChecklistItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     who_must_come: str = ""
+    templates: list[str] = field(default_factory=list)
     ask: bool = False  # ask its question; otherwise it is shown as "如属…" unless already answered
     line: int = 0
 

@@ -154,6 +154,9 @@ class _TreeCheck:
             for sid in e.scenarios or []:
                 if sid not in ids:
                     self.add(e.line, "unknown-scenario", f"附加规则引用了不存在的情景 `{sid}`", e.id)
+            for t in e.templates:
+                if t not in self.catalog.templates:
+                    self.add(e.line, "unknown-template", f"模板 `{t}` 不在 templates.yml 中", e.id)
             if not (e.materials or e.notes or e.who_must_come):
                 self.add(e.line, "empty-extra", "附加规则没有材料、提示或到场要求", e.id)
 
@@ -204,6 +207,11 @@ def validate(catalog: Catalog) -> list[Problem]:
                 problems.append(Problem("categories.yml", c.line, "ambiguous-keyword",
                                         f"关键词「{keyword}」同时属于 `{owner[keyword]}` 和 `{c.code}`", c.code))
             owner[keyword] = c.code
+    used = {t for tree in catalog.trees.values() for item in [*tree.scenarios, *tree.extras] for t in item.templates}
+    for t in catalog.templates.values():
+        if t.id not in used:
+            problems.append(Problem("templates.yml", t.line, "unused-template",
+                                    "没有任何情景或附加规则引用这个模板", t.id))
     scenario_ids: dict[str, str] = {}
     for tree in catalog.trees.values():
         problems += _TreeCheck(tree, catalog).run()

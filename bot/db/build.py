@@ -99,7 +99,7 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
                 row = ExtraRow(category_code=tree.code, key=e.id, position=position,
                                conditions={q: list(v) for q, v in e.when.items()},
                                scenario_ids=e.scenarios, notes=e.notes, who_must_come=e.who_must_come,
-                               ask=e.ask)
+                               templates=e.templates, ask=e.ask)
                 session.add(row)
                 session.flush()
                 _save_checklist(session, e.materials, extra_id=row.id)

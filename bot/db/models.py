@@ -102,6 +102,7 @@ class ExtraRow(Base):
     scenario_ids = Column(JSON)  # null: every scenario that is not ineligible
     notes = Column(JSON, nullable=False, default=list)
     who_must_come = Column(Text, nullable=False, default="")
+    templates = Column(JSON, nullable=False, default=list)
     ask = Column(Boolean, nullable=False, default=False)
     materials = relationship(
         "MaterialRow",

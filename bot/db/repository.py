@@ -92,7 +92,8 @@ class CatalogRepository:
             scenarios=[_scenario(s) for s in scenarios],
             extras=[Extra(e.key, _conditions(e.conditions),
                           list(e.scenario_ids) if e.scenario_ids is not None else None,
-                          _checklist(e.materials), list(e.notes), e.who_must_come, e.ask) for e in extras],
+                          _checklist(e.materials), list(e.notes), e.who_must_come, list(e.templates), e.ask)
+                    for e in extras],
         )
 
     def scenario(self, scenario_id: str) -> Scenario | None:
