@@ -63,6 +63,8 @@ class ActionConsult(Action):
               text: str, intent: str | None, entities: list[dict]) -> list[EventType]:
         reading = read_entities(entities)
         current = tracker.get_slot("category")
+        if current is not None and view.info(current) is None:  # the catalog changed under the conversation
+            current = None
         answers: dict[str, str] = dict(tracker.get_slot("answers") or {})
         pending = tracker.get_slot("pending_question")
 

@@ -168,3 +168,9 @@ def test_extras_stay_conditional_until_the_citizen_says_so(talk: Conversation, c
     talk.say("/show_template")
     form = catalog.templates["collective_consent"].name
     assert form in talk.text, "the extra's template is offered too"
+
+
+def test_a_category_the_catalog_no_longer_has_starts_afresh(talk: Conversation) -> None:
+    talk.slots.update(category="retired_code", answers={"x": "y"}, pending_question="x")
+    talk.say("孩子出生一年多了还没报户口")
+    assert talk.slots["category"] == "birth" and talk.slots["pending_question"] != "x"
