@@ -70,6 +70,8 @@ class ActionConsult(Action):
 
         named = [c for c in reading.categories_implied() if view.info(c)]
         target = current if current in named else (named[0] if named else current)
+        if target is None and view.info(reading.inferred):  # a guess may start a consultation, never switch one
+            target = reading.inferred
         switched = target != current
         if switched:
             answers, pending = {}, None

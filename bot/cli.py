@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("train", help="build, then train the model if its inputs changed")
     sub.add_parser("chat", help="train if needed, start the servers and chat in the terminal")
     sub.add_parser("serve", help="train if needed and serve REST + HTTP API without a terminal chat")
+    sub.add_parser("eval", help="measure the trained NLU on held-out messages (tests/heldout/messages.yml)")
     sub.add_parser("test", help="build, train if needed, and run the whole test suite (extra arguments go to pytest)")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "test":
@@ -80,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(interactive=args.command == "chat")
         except KeyboardInterrupt:
             return 0
+    if args.command == "eval":
+        from bot.evaluation import evaluate
+
+        evaluate(_train(), ROOT / "tests" / "heldout" / "messages.yml")
+        return 0
     if args.command == "test":
         _train()
         return subprocess.call([sys.executable, "-m", "pytest", *extra], cwd=ROOT)

@@ -31,13 +31,16 @@ class Conversation:
     slots: dict[str, Any] = field(default_factory=lambda: {"fallback_count": 0.0})
     replies: list[dict] = field(default_factory=list)
 
-    def say(self, text: str, intent: str = "consult") -> list[dict]:
+    def say(self, text: str, intent: str = "consult", guess: str | None = None) -> list[dict]:
+        """One turn; `guess` adds the category classifier's inferred category, as the NLU would."""
         match = PAYLOAD.match(text)
         if match:  # a button: intent and entities are in the payload, as Rasa's RegexInterpreter reads them
             intent = match.group(1)
             entities = [{"entity": k, "value": v} for k, v in json.loads(match.group(2) or "{}").items()]
         else:
             entities = [{"entity": m.entity, "value": m.value} for m in self.finder.find(text)]
+        if guess:
+            entities.append({"entity": "category", "role": "inferred", "value": guess})
         tracker = Tracker(
             sender_id="test", slots=dict(self.slots),
             latest_message={"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities},

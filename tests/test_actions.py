@@ -174,3 +174,14 @@ def test_a_category_the_catalog_no_longer_has_starts_afresh(talk: Conversation) 
     talk.slots.update(category="retired_code", answers={"x": "y"}, pending_question="x")
     talk.say("孩子出生一年多了还没报户口")
     assert talk.slots["category"] == "birth" and talk.slots["pending_question"] != "x"
+
+
+def test_a_guessed_business_starts_but_never_switches(talk: Conversation) -> None:
+    talk.say("随便问问", intent="nlu_fallback")
+    assert talk.slots.get("category") is None
+    talk.say("这个要怎么办理", guess="id_card")
+    assert talk.slots["category"] == "id_card"
+    talk.say("/start_over")
+    talk.say("孩子出生一年多了还没报户口")
+    talk.say("对，就是这个情况", intent="affirm", guess="certificate")
+    assert talk.slots["category"] == "birth"

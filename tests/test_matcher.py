@@ -42,3 +42,16 @@ def test_sound_alike_needs_most_characters_right(finder: PhraseFinder) -> None:
     assert index.find("出生医学正明", []) == [(0, 6, "出生医学证明")]
     assert index.find("础声仪穴正鸣", []) == []  # same sounds, different words
     assert index.find("出生医学正明", [(0, 2)]) == []  # already matched text is not read twice
+
+
+def test_categories_are_ranked_by_evidence_and_guessed_when_unnamed(catalog) -> None:  # noqa: ANN001
+    from bot.nlu.category_classifier import CategoryClassifier, catalog_examples
+    from bot.nlu.entity_extractor import catalog_entities
+    from bot.nlu.matcher import PhraseFinder, catalog_patterns
+
+    finder, classifier = PhraseFinder(catalog_patterns(catalog)), CategoryClassifier(catalog_examples(catalog))
+    both = catalog_entities(finder, classifier, "我户口在单位集体户，孩子刚出生一周，能落到集体户吗")
+    assert [e["value"] for e in both if e["entity"] == "category"][0] == "birth", "the business with answers first"
+    guessed = catalog_entities(finder, classifier, "出世纸攞咗，BB要点样入户？")
+    assert [(e["value"], e.get("role")) for e in guessed if e["entity"] == "category"] == [("birth", "inferred")]
+    assert not [e for e in catalog_entities(finder, classifier, "。。。") if e["entity"] == "category"]

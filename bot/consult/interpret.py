@@ -15,8 +15,9 @@ ORDINAL = re.compile(r"^\s*(?:第|选)?\s*([0-9一二三四五六七八九十两
 
 @dataclass
 class Reading:
-    categories: list[str] = field(default_factory=list)  # businesses the message names, in order
+    categories: list[str] = field(default_factory=list)  # businesses the message names, in order of evidence
     facts: dict[str, dict[str, str]] = field(default_factory=dict)  # category -> {question: option}
+    inferred: str | None = None  # the classifier's guess when the message names no business
 
     def categories_implied(self) -> list[str]:
         return self.categories + [c for c in self.facts if c not in self.categories]
@@ -26,7 +27,9 @@ def read_entities(entities: list[dict]) -> Reading:
     reading = Reading()
     for e in entities:
         value = str(e.get("value", ""))
-        if e.get("entity") == "category" and value not in reading.categories:
+        if e.get("entity") == "category" and e.get("role") == "inferred":
+            reading.inferred = value
+        elif e.get("entity") == "category" and value not in reading.categories:
             reading.categories.append(value)
         elif e.get("entity") == "fact" and (parsed := parse_fact(value)):
             category, question, option = parsed

@@ -1,11 +1,16 @@
 """Rasa component: marks catalog phrases as `category` and `fact` entities.
 
-The patterns are derived from the scenario catalog at training time and stored in the model, so a trained
-model always extracts exactly the answers its catalog version knows.
+The patterns and example sentences are derived from the scenario catalog at training time and stored in the
+model, so a trained model always extracts exactly the answers its catalog version knows.
+
+Categories come in order of evidence: named ones whose answers the message also gives, then the other named
+ones by how likely the classifier finds them. A message that names no business gets the classifier's guess,
+marked with the role "inferred": it may start a consultation but never switches topic.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -18,9 +23,12 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.category_classifier import CategoryClassifier, catalog_examples
 from bot.nlu.matcher import PhraseFinder, catalog_patterns
 
 PATTERNS_FILE = "patterns.json"
+EXAMPLES_FILE = "category_examples.json"
+INFER_THRESHOLD = 0.35  # below this the guess is left out and the assistant asks which business
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -54,8 +62,11 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
 
         catalog = load_valid_catalog(Path(self._config["catalog_dir"]))
         self._finder = PhraseFinder(catalog_patterns(catalog))
+        self._classifier = CategoryClassifier(catalog_examples(catalog))
         with self._storage.write_to(self._resource) as directory:
             (Path(directory) / PATTERNS_FILE).write_text(self._finder.to_json(), encoding="utf-8")
+            (Path(directory) / EXAMPLES_FILE).write_text(
+                json.dumps(self._classifier.examples, ensure_ascii=False), encoding="utf-8")
         return self._resource
 
     @classmethod
@@ -63,16 +74,35 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
              execution_context: ExecutionContext, **kwargs: Any) -> CatalogEntityExtractor:
         with model_storage.read_from(resource) as directory:
             finder = PhraseFinder.from_json((Path(directory) / PATTERNS_FILE).read_text(encoding="utf-8"))
-        return cls(config, model_storage, resource, finder)
+            examples = json.loads((Path(directory) / EXAMPLES_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, finder, CategoryClassifier([tuple(e) for e in examples]))
 
     def process(self, messages: List[Message]) -> List[Message]:
-        if self._finder is None:
+        if self._finder is None or self._classifier is None:
             return messages
         for message in messages:
-            found = [
-                {"entity": m.entity, "value": m.value, "start": m.start, "end": m.end,
-                 "confidence": 1.0}
-                for m in self._finder.find(message.get(TEXT) or "")
-            ]
+            found = catalog_entities(self._finder, self._classifier, message.get(TEXT) or "")
             message.set(ENTITIES, message.get(ENTITIES, []) + self.add_extractor_name(found), add_to_output=True)
         return messages
+
+
+def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text: str) -> list[dict]:
+    """Entities for one message: categories first, in order of evidence, then the facts."""
+    matches = finder.find(text)
+    facts = [{"entity": m.entity, "value": m.value, "start": m.start, "end": m.end, "confidence": 1.0}
+             for m in matches if m.entity == "fact"]
+    with_facts = {f["value"].split(":", 1)[0] for f in facts}
+    named: dict[str, dict] = {}
+    for m in matches:
+        if m.entity == "category":
+            named.setdefault(m.value, {"entity": "category", "value": m.value, "start": m.start, "end": m.end,
+                                       "confidence": 1.0})
+    likely = classifier.probabilities(text) if len(named) != 1 else {}
+    if named:
+        ranked = sorted(named.values(), key=lambda e: (e["value"] not in with_facts, -likely.get(e["value"], 0.0)))
+        return ranked + facts
+    if likely and not with_facts:
+        code, p = max(likely.items(), key=lambda kv: kv[1])
+        if p >= INFER_THRESHOLD:
+            return [{"entity": "category", "role": "inferred", "value": code, "confidence": round(float(p), 3)}]
+    return facts
