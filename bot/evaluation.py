@@ -41,7 +41,7 @@ def evaluate(model: Path, messages_file: Path) -> dict[str, float]:
         reading = read_entities(p.get("entities") or [])
         if m.get("category"):
             totals["category_cases"] += 1
-            implied = reading.categories_implied()
+            implied = reading.categories_implied() or [c for c in [reading.inferred] if c]
             if implied[:1] == [m["category"]]:
                 totals["category_right"] += 1
             else:

@@ -19,7 +19,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -28,7 +28,7 @@ from bot.nlu.matcher import PhraseFinder, catalog_patterns
 
 PATTERNS_FILE = "patterns.json"
 EXAMPLES_FILE = "category_examples.json"
-INFER_THRESHOLD = 0.35  # below this the guess is left out and the assistant asks which business
+INFER_THRESHOLD = 0.3  # chit-chat stays below 0.2; below this the assistant asks which business instead
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -46,11 +46,12 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         return ["spacy", "jieba"]
 
     def __init__(self, config: Dict[str, Any], storage: ModelStorage, resource: Resource,
-                 finder: PhraseFinder | None = None) -> None:
+                 finder: PhraseFinder | None = None, classifier: CategoryClassifier | None = None) -> None:
         self._config = config
         self._storage = storage
         self._resource = resource
         self._finder = finder
+        self._classifier = classifier
 
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -81,28 +82,34 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         if self._finder is None or self._classifier is None:
             return messages
         for message in messages:
-            found = catalog_entities(self._finder, self._classifier, message.get(TEXT) or "")
+            intent = (message.get(INTENT) or {}).get("name")  # this component runs after the intent classifier
+            found = catalog_entities(self._finder, self._classifier, message.get(TEXT) or "",
+                                     guess=intent in (None, "consult"))
             message.set(ENTITIES, message.get(ENTITIES, []) + self.add_extractor_name(found), add_to_output=True)
         return messages
 
 
-def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text: str) -> list[dict]:
-    """Entities for one message: categories first, in order of evidence, then the facts."""
+def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text: str,
+                     guess: bool = True) -> list[dict]:
+    """Entities for one message: categories first, in order of evidence, then the facts.
+
+    `guess`: whether a message that names no business may get the classifier's guess ("我说错了" must not).
+    """
     matches = finder.find(text)
     facts = [{"entity": m.entity, "value": m.value, "start": m.start, "end": m.end, "confidence": 1.0}
              for m in matches if m.entity == "fact"]
     with_facts = {f["value"].split(":", 1)[0] for f in facts}
-    named: dict[str, dict] = {}
-    for m in matches:
-        if m.entity == "category":
-            named.setdefault(m.value, {"entity": "category", "value": m.value, "start": m.start, "end": m.end,
-                                       "confidence": 1.0})
-    likely = classifier.probabilities(text) if len(named) != 1 else {}
+    named = [{"entity": "category", "value": m.value, "start": m.start, "end": m.end, "confidence": 1.0}
+             for m in matches if m.entity == "category"]
+    codes = {e["value"] for e in named}
+    likely = classifier.probabilities(text) if len(codes) > 1 or (guess and not codes) else {}
     if named:
-        ranked = sorted(named.values(), key=lambda e: (e["value"] not in with_facts, -likely.get(e["value"], 0.0)))
-        return ranked + facts
+        return sorted(named, key=lambda e: (e["value"] not in with_facts, -likely.get(e["value"], 0.0),
+                                            e["start"])) + facts
     if likely and not with_facts:
         code, p = max(likely.items(), key=lambda kv: kv[1])
         if p >= INFER_THRESHOLD:
-            return [{"entity": "category", "role": "inferred", "value": code, "confidence": round(float(p), 3)}]
+            # the whole message is the evidence for a guess
+            return [{"entity": "category", "role": "inferred", "value": code, "start": 0, "end": len(text),
+                     "confidence": round(float(p), 3)}]
     return facts

@@ -10,6 +10,7 @@ from bot.catalog.model import Catalog
 from bot.nlu.matcher import JIEBA_FREQ, catalog_patterns
 
 HEADER = "# Generated from scenarios/*.yml by `./huji build`. Do not edit: change the catalog instead.\n"
+SAMPLE = 4  # answer phrases per option used as `consult` examples, so consult does not drown the other intents
 TEMPLATE_ASKS = ("{name}怎么写", "{name}的模板", "看一下{name}样本", "{name}格式是什么样的")
 
 
@@ -35,9 +36,10 @@ def nlu_document(catalog: Catalog) -> dict:
         for s in tree.scenarios:
             consult += s.examples
         for q in tree.questions:
-            phrases = [p for o in q.options for p in o.phrases()] + [p for g in q.groups for p in g.synonyms]
-            consult += phrases
-            answer_phrases += phrases
+            # a few phrases per option teach the intent; all of them feed the lookup feature and the matcher
+            phrase_lists = [o.phrases() for o in q.options] + [g.synonyms for g in q.groups]
+            consult += [p for phrases in phrase_lists for p in phrases[:SAMPLE]]
+            answer_phrases += [p for phrases in phrase_lists for p in phrases]
     template_asks = [ask.format(name=t.name) for t in catalog.templates.values() for ask in TEMPLATE_ASKS[:2]]
     template_asks += [ask.format(name="模板") for ask in TEMPLATE_ASKS]
     return {
