@@ -16,10 +16,10 @@ from bot.settings import SCENARIOS_DIR
 
 
 def without_positions(tree: CategoryTree) -> str:
-    """The tree as JSON, minus what only the YAML knows (file and line numbers)."""
+    """The tree as JSON, minus what only the YAML knows (file, line numbers, the named sets already expanded)."""
     def strip(value: object) -> object:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("line", "file")}
+            return {k: strip(v) for k, v in value.items() if k not in ("line", "file", "material_sets")}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value

@@ -133,6 +133,15 @@ def test_duplicated_written_out_checklist(tmp_path: Path) -> None:
     assert [p.where for p in dup] == ["demo_c"] and "demo_a" in dup[0].message
 
 
+def test_a_checklist_shared_through_material_sets_is_not_a_duplicate(tmp_path: Path) -> None:
+    sets = "material_sets:\n  ids:\n    - {name: 身份证, form: original}\n    - {name: 户口簿, form: original}\n"
+    use = LEAF_A.replace("      - {name: 身份证, form: original}\n", "      - use: ids\n")
+    twin = use.replace("demo_a", "demo_c").replace("{q1: a}", "{q1: b, q2: x}")
+    other = LEAF_B.replace("{q1: b}", "{q1: b, q2: y}")
+    tree = QUESTIONS.replace("scenarios:\n", sets + "scenarios:\n") + use + twin + other
+    assert problems_for(tmp_path, tree) == []
+
+
 def test_duplicate_ids_and_ambiguous_synonyms(tmp_path: Path) -> None:
     tree = QUESTIONS.replace("synonyms: [乙]", "synonyms: [甲]") + LEAF_A + LEAF_B + LEAF_B
     problems = problems_for(tmp_path, tree)

@@ -232,7 +232,7 @@ class _Reader:
                 ask=bool(e.get("ask", False)),
                 line=_line(e),
             ))
-        return CategoryTree(code, questions, scenarios, extras, self.file)
+        return CategoryTree(code, questions, scenarios, extras, self.file, sets)
 
 
 def load_catalog(directory: Path) -> tuple[Catalog, list[Problem]]:

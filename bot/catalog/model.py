@@ -145,6 +145,8 @@ class CategoryTree:
     scenarios: list[Scenario]
     extras: list[Extra] = field(default_factory=list)
     file: str = ""
+    # named checklists from the YAML; scenarios hold the same objects, so what is shared can be told apart
+    material_sets: dict[str, list[ChecklistItem]] = field(default_factory=dict)
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)

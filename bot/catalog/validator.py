@@ -113,6 +113,7 @@ class _TreeCheck:
     def check_scenarios(self) -> None:
         seen: dict[str, int] = {}
         written_out: dict[tuple, str] = {}
+        shared = {id(item) for items in self.tree.material_sets.values() for item in items}
         for s in self.tree.scenarios:
             if s.id in seen:
                 self.add(s.line, "duplicate-id", f"情景 id `{s.id}` 重复（第 {seen[s.id]} 行已定义）", s.id)
@@ -138,10 +139,10 @@ class _TreeCheck:
                              f"reliability `{src.reliability}` 应为 {'/'.join(RELIABILITIES)}", s.id)
             if not DATE_PATTERN.match(s.last_verified):
                 self.add(s.line, "bad-date", f"last_verified 应为 YYYY-MM-DD，得到 `{s.last_verified}`", s.id)
-            # Checklists repeated item by item belong in material_sets; shared sets are expanded the same
-            # way for every user, so only compare checklists of 2+ items that differ in some other way.
-            sig = _signature(s.materials)
-            if len(s.materials) >= 2 and sig in written_out:
+            # A checklist written out item by item in two scenarios belongs in material_sets.
+            own = [item for item in s.materials if id(item) not in shared]
+            sig = _signature(own)
+            if len(own) >= 2 and sig in written_out:
                 self.add(s.line, "duplicated-checklist",
                          f"材料清单与情景 `{written_out[sig]}` 完全相同；请合并情景或用 material_sets 共享", s.id)
             written_out.setdefault(sig, s.id)

@@ -42,9 +42,9 @@ def _material(m: Material) -> str:
     return f"{m.name}（{amount}{note}）"
 
 
-def checklist_lines(items: list[ChecklistItem], start: int = 1) -> list[str]:
+def checklist_lines(items: list[ChecklistItem]) -> list[str]:
     lines = []
-    for n, item in enumerate(items, start):
+    for n, item in enumerate(items, 1):
         if isinstance(item, ChoiceGroup):
             note = f"（{item.note}）" if item.note else ""
             lines.append(f"{n}. 以下任选其一{note}：")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict
 from pathlib import Path
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from bot.db.models import (
     ScenarioRow,
     TemplateRow,
 )
+from bot.db.repository import CatalogRepository
 
 
 def catalog_fingerprint(directory: Path) -> str:
@@ -106,14 +107,9 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
 
 
 def stored_version(engine: Engine) -> str | None:
-    from sqlalchemy import inspect, select
-
+    """The catalog fingerprint the database was built from; None for an empty database."""
     if not inspect(engine).has_table(CatalogMeta.__tablename__):
         return None
     with Session(engine, future=True) as session:
-        return session.execute(select(CatalogMeta.value).where(CatalogMeta.key == "version")).scalar_one_or_none()
+        return CatalogRepository(session).version()
 
-
-def dump(catalog: Catalog) -> str:
-    """A stable JSON rendering of the catalog, used to compare YAML and database round trips."""
-    return json.dumps(asdict(catalog), ensure_ascii=False, sort_keys=True, default=str)
