@@ -38,9 +38,8 @@ def step_templates(step: Step) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _outcome(tree: CategoryTree, answers: dict[str, str]) -> tuple | None:
-    """What the citizen is told for these answers: the scenario and the extras shown with it."""
-    step = next_step(tree, answers)
+def _outcome(step: Step) -> tuple | None:
+    """What the citizen is told at this step: the scenario and the extras shown with it."""
     if not step.done:
         return None
     return step.scenario.id, [e.id for e in step.extras], [e.id for e in step.possible_extras]
@@ -68,10 +67,9 @@ class ActionConsult(Action):
         answers: dict[str, str] = dict(tracker.get_slot("answers") or {})
         pending = tracker.get_slot("pending_question")
 
-        named = [c for c in reading.categories_implied() if view.info(c)]
-        target = current if current in named else (named[0] if named else current)
-        if target is None and view.info(reading.inferred):  # a guess may start a consultation, never switch one
-            target = reading.inferred
+        known = {c.code for c in view.categories()}
+        named = [c for c in reading.categories_implied() if c in known]
+        target = reading.target(current, known)
         switched = target != current
         if switched:
             answers, pending = {}, None
@@ -109,15 +107,17 @@ class ActionConsult(Action):
             changes = "，".join(f"{tree.question(q).prompt.rstrip('？?')}：{tree.question(q).option(answers[q]).label}"
                                 for q in corrected if decided(answers, q))
             dispatcher.utter_message(text=f"好的，已为您更正（{changes}）。" if changes else "好的，已为您更正。")
-        if not switched and tracker.get_slot("scenario") and _outcome(tree, before) == _outcome(tree, answers):
+        step = next_step(tree, answers)
+        if not switched and tracker.get_slot("scenario") and _outcome(next_step(tree, before)) == _outcome(step):
             dispatcher.utter_message(text="好的。这个情况不影响上面的办理情景和材料清单。还有其他问题吗？",
                                      buttons=render.AFTER_ANSWER_BUTTONS)
             return _slots(answers=answers, fallback_count=0.0)
-        return self._advance(dispatcher, view, info, tree, answers, repeat_of=pending)
+        return self._advance(dispatcher, view, info, tree, answers, repeat_of=pending, step=step)
 
     def _advance(self, dispatcher: CollectingDispatcher, view: CatalogView, info: CategoryInfo,
-                 tree: CategoryTree, answers: dict[str, str], repeat_of: str | None = None) -> list[EventType]:
-        step = next_step(tree, answers)
+                 tree: CategoryTree, answers: dict[str, str], repeat_of: str | None = None,
+                 step: Step | None = None) -> list[EventType]:
+        step = step or next_step(tree, answers)
         if step.question is not None:
             # the citizen told us something else first: say it was heard before asking again
             noted = "好的，已记下。" if step.question.id == repeat_of else ""

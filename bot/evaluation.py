@@ -13,7 +13,9 @@ from pathlib import Path
 
 import yaml
 
+from bot.catalog.loader import load_catalog
 from bot.consult.interpret import read_entities
+from bot.settings import SCENARIOS_DIR
 
 LOOP_INTENTS = {"consult", "affirm", "deny", "correct", "nlu_fallback"}
 
@@ -28,6 +30,7 @@ async def _parse(model: Path, texts: list[str]) -> list[dict]:
 def evaluate(model: Path, messages_file: Path) -> dict[str, float]:
     messages = yaml.safe_load(messages_file.read_text(encoding="utf-8"))["messages"]
     parses = asyncio.run(_parse(model, [m["text"] for m in messages]))
+    known = {c.code for c in load_catalog(SCENARIOS_DIR)[0].categories}
     totals: Counter = Counter()
     misses: list[str] = []
     for m, p in zip(messages, parses, strict=True):
@@ -41,11 +44,11 @@ def evaluate(model: Path, messages_file: Path) -> dict[str, float]:
         reading = read_entities(p.get("entities") or [])
         if m.get("category"):
             totals["category_cases"] += 1
-            implied = reading.categories_implied() or [c for c in [reading.inferred] if c]
-            if implied[:1] == [m["category"]]:
+            got_category = reading.target(None, known)
+            if got_category == m["category"]:
                 totals["category_right"] += 1
             else:
-                misses.append(f"业务错误  {m['text']}  期望 {m['category']}，得到 {implied}")
+                misses.append(f"业务错误  {m['text']}  期望 {m['category']}，得到 {got_category}")
         want_facts = set((m.get("facts") or {}).items())
         got_facts = set(reading.facts.get("birth", {}).items()) if m.get("category") == "birth" else set()
         totals["facts_expected"] += len(want_facts)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import cn2an
 
 from bot.catalog.model import CategoryTree, Option, Question
+from bot.consult.engine import choices
 from bot.nlu.matcher import parse_fact
 
 ORDINAL = re.compile(r"^\s*(?:第|选)?\s*([0-9一二三四五六七八九十两]+)\s*(?:个|项|条|号)?\s*$")
@@ -21,6 +22,18 @@ class Reading:
 
     def categories_implied(self) -> list[str]:
         return self.categories + [c for c in self.facts if c not in self.categories]
+
+    def target(self, current: str | None, known: set[str]) -> str | None:
+        """The business to talk about: the current one if named again, else the best named one, else the
+        current one; the classifier's guess only when there is none (a guess never switches topic)."""
+        named = [c for c in self.categories_implied() if c in known]
+        if current in named:
+            return current
+        if named:
+            return named[0]
+        if current is None and self.inferred in known:
+            return self.inferred
+        return current
 
 
 def read_entities(entities: list[dict]) -> Reading:
@@ -71,6 +84,6 @@ def valid_facts(tree: CategoryTree, facts: dict[str, str]) -> dict[str, str]:
     out = {}
     for q, answer in facts.items():
         question = tree.question(q)
-        if question is not None and all(question.option(o) is not None for o in answer.split("|")):
+        if question is not None and all(question.option(o) is not None for o in choices(answer)):
             out[q] = answer
     return out
