@@ -55,6 +55,18 @@ def _serve(interactive: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bot.catalog.problems import CatalogError
+
+    try:
+        return _main(argv)
+    except CatalogError as error:  # a staff edit broke the catalog: list the problems, not a traceback
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"情景目录有 {len(error.problems)} 个问题，请修正后再运行（./huji check 可单独检查）。", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="huji", description="网上户籍室 assistant")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the scenario catalog")

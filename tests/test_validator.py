@@ -167,3 +167,14 @@ def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     problems = problems_for(tmp_path, QUESTIONS + LEAF_A + "  - id: [unclosed\n")
     syntax = [p for p in problems if p.kind == "yaml-syntax"]
     assert syntax and syntax[0].line > 0
+
+
+def test_a_broken_catalog_stops_the_command_line_with_the_problems(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    import bot.build
+    from bot.cli import main
+
+    problems_for(tmp_path, QUESTIONS + LEAF_A)  # writes a catalog with a gap
+    monkeypatch.setattr(bot.build, "SCENARIOS_DIR", tmp_path)
+    assert main(["build"]) == 1
+    err = capsys.readouterr().err
+    assert "gap" in err and "demo.yml" in err and "Traceback" not in err
