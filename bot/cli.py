@@ -6,7 +6,7 @@ import argparse
 import subprocess
 import sys
 
-from bot.settings import ROOT, actions_port, rasa_port
+from bot.settings import ROOT, actions_port, halls_port, rasa_port
 
 
 def _check() -> int:
@@ -19,7 +19,8 @@ def _check() -> int:
     for p in problems:
         print(p)
     trees = ", ".join(f"{code} {len(t.scenarios)}" for code, t in catalog.trees.items())
-    print(f"{len(problems)} 个问题；{len(catalog.categories)} 个分类，{catalog.scenario_count} 个情景（{trees}）")
+    print(f"{len(problems)} 个问题；{len(catalog.categories)} 个分类，{catalog.scenario_count} 个情景（{trees}），"
+          f"{len(catalog.halls)} 个大厅")
     return 1 if problems else 0
 
 
@@ -40,8 +41,10 @@ def _serve(interactive: bool) -> int:
     from bot.services import running_assistant
 
     model = _train()
-    with running_assistant(model, rasa_port(), actions_port()) as base:
+    with running_assistant(model, rasa_port(), actions_port(), halls_port()) as base:
         print(f"助手已就绪：REST 接口 {base}/webhooks/rest/webhook ，HTTP API {base}/", flush=True)
+        print(f"大厅服务（大厅、实时排队、预约）：http://127.0.0.1:{halls_port()}/api/halls ，"
+              f"接口说明 /api/openapi.json ；排队模拟器已在运行", flush=True)
         if interactive:
             from bot.channels.terminal import chat
 
@@ -74,6 +77,9 @@ def _main(argv: list[str] | None) -> int:
     sub.add_parser("train", help="build, then train the model if its inputs changed")
     sub.add_parser("chat", help="train if needed, start the servers and chat in the terminal")
     sub.add_parser("serve", help="train if needed and serve REST + HTTP API without a terminal chat")
+    halls = sub.add_parser("halls", help="run the hall service alone (halls, live queues, appointments)")
+    halls.add_argument("--port", type=int, default=halls_port())
+    halls.add_argument("--no-simulator", action="store_true", help="real ticket machines push the queues")
     sub.add_parser("eval", help="measure the trained NLU on held-out messages (tests/heldout/messages.yml)")
     sub.add_parser("test", help="build, train if needed, and run the whole test suite (extra arguments go to pytest)")
     args, extra = parser.parse_known_args(argv)
@@ -93,6 +99,10 @@ def _main(argv: list[str] | None) -> int:
             return _serve(interactive=args.command == "chat")
         except KeyboardInterrupt:
             return 0
+    if args.command == "halls":
+        from bot.api.server import main as serve_halls
+
+        return serve_halls(args.port, simulate=not args.no_simulator)
     if args.command == "eval":
         from bot.evaluation import evaluate
 

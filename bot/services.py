@@ -32,16 +32,20 @@ def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def running_assistant(model: Path, rasa_port: int, actions_port: int, env: dict[str, str] | None = None,
-                      log_dir: Path = BUILD_DIR / "logs") -> Iterator[str]:
-    """Run actions + Rasa (REST channel and HTTP API on rasa_port); yield the Rasa base URL."""
+def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port: int,
+                      env: dict[str, str] | None = None, log_dir: Path = BUILD_DIR / "logs") -> Iterator[str]:
+    """Run the hall service (with the queue simulator), actions and Rasa; yield the Rasa base URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **(env or {})}
+    env = {**os.environ, "HUJI_HALLS_URL": f"http://127.0.0.1:{halls_port}", **(env or {})}
     endpoints = log_dir / f"endpoints-{actions_port}.yml"
     endpoints.write_text((ROOT / "endpoints.yml").read_text(encoding="utf-8")
                          .replace("127.0.0.1:5055/", f"127.0.0.1:{actions_port}/"), encoding="utf-8")
     processes: list[subprocess.Popen] = []
     try:
+        halls_log = log_dir / f"halls-{halls_port}.log"
+        halls = subprocess.Popen([sys.executable, "-m", "bot", "halls", "--port", str(halls_port)],
+                                 cwd=ROOT, env=env, stdout=halls_log.open("w"), stderr=subprocess.STDOUT)
+        processes.append(halls)
         actions_log = log_dir / f"actions-{actions_port}.log"
         actions = subprocess.Popen(
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
@@ -53,6 +57,7 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, env: dict[
              "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
             cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
         processes.append(rasa)
+        _wait(f"http://127.0.0.1:{halls_port}/api/openapi.json", halls, halls_log)
         _wait(f"http://127.0.0.1:{actions_port}/health", actions, actions_log)
         base = f"http://127.0.0.1:{rasa_port}"
         _wait(f"{base}/status", rasa, rasa_log)

@@ -25,3 +25,12 @@ def rasa_port() -> int:
 
 def actions_port() -> int:
     return int(os.environ.get("HUJI_ACTIONS_PORT", "5055"))
+
+
+def halls_port() -> int:
+    """The hall service: halls, live queues, slots and appointments (bot/api)."""
+    return int(os.environ.get("HUJI_HALLS_PORT", "5080"))
+
+
+def halls_url() -> str:
+    return os.environ.get("HUJI_HALLS_URL") or f"http://127.0.0.1:{halls_port()}"

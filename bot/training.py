@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.settings import MODELS_DIR, ROOT
 
 INPUTS = ["config.yml", "domain.yml", "requirements.txt", "data", "scenarios", "bot/nlu"]
+NOT_INPUTS = {"scenarios/halls.yml", "scenarios/README.md"}  # halls and docs do not change what the model learns
 KEEP_MODELS = 3
 
 
@@ -20,8 +21,10 @@ def fingerprint() -> str:
         path = ROOT / entry
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
-            if f.suffix in (".yml", ".yaml", ".py", ".txt", ".md") and "__pycache__" not in f.parts:
-                digest.update(str(f.relative_to(ROOT)).encode())
+            name = f.relative_to(ROOT).as_posix()
+            if f.suffix in (".yml", ".yaml", ".py", ".txt", ".md") and "__pycache__" not in f.parts \
+                    and name not in NOT_INPUTS:
+                digest.update(name.encode())
                 digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -5,6 +5,8 @@ Entities come from the real catalog matcher; intents are given by the test, as t
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import re
 from dataclasses import dataclass, field
@@ -14,13 +16,28 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.booking import (
+    ActionCancelBooking,
+    ActionChooseSlot,
+    ActionConfirmCancel,
+    ActionLookupBooking,
+    ActionOfferSlots,
+)
 from actions.consultation import ActionConsult, ActionExplainWhy, ActionRestartConsultation, ActionShowTemplate
+from actions.halls import ActionFindHall
+from bot.nlu.booking_entities import booking_entities
 from bot.nlu.matcher import PhraseFinder
 
 ACTIONS = {
     "why_ask": ActionExplainWhy(),
     "start_over": ActionRestartConsultation(),
     "show_template": ActionShowTemplate(),
+    "find_hall": ActionFindHall(),
+    "book_appointment": ActionOfferSlots(),
+    "choose_slot": ActionChooseSlot(),
+    "my_booking": ActionLookupBooking(),
+    "cancel_booking": ActionCancelBooking(),
+    "confirm_cancel": ActionConfirmCancel(),
 }
 PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")
 
@@ -29,6 +46,7 @@ PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")
 class Conversation:
     finder: PhraseFinder
     slots: dict[str, Any] = field(default_factory=lambda: {"fallback_count": 0.0})
+    sender_id: str = "test"
     replies: list[dict] = field(default_factory=list)
 
     def say(self, text: str, intent: str = "consult", guess: str | None = None) -> list[dict]:
@@ -39,16 +57,19 @@ class Conversation:
             entities = [{"entity": k, "value": v} for k, v in json.loads(match.group(2) or "{}").items()]
         else:
             entities = [{"entity": m.entity, "value": m.value} for m in self.finder.find(text)]
+            entities += booking_entities(text)
         if guess:
             entities.append({"entity": "category", "role": "inferred", "value": guess})
         tracker = Tracker(
-            sender_id="test", slots=dict(self.slots),
+            sender_id=self.sender_id, slots=dict(self.slots),
             latest_message={"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities},
             events=[], paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
         )
         dispatcher = CollectingDispatcher()
         action = ACTIONS.get(intent, ActionConsult())
         events = action.run(dispatcher, tracker, {})
+        if inspect.isawaitable(events):  # the hall and booking actions are async
+            events = asyncio.run(events)
         for event in events:
             if event["event"] == SlotSet("x").get("event"):
                 self.slots[event["name"]] = event["value"]

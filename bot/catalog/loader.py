@@ -274,7 +274,11 @@ def load_catalog(directory: Path) -> tuple[Catalog, list[Problem]]:
             else:
                 trees[tree.code] = tree
         problems += reader.problems
-    return Catalog(categories, trees, templates), problems
+
+    from bot.halls.loader import load_halls  # reuses this module's reader
+
+    halls, hall_problems = load_halls(directory, {c.code for c in categories})
+    return Catalog(categories, trees, templates, halls), problems + hall_problems
 
 
 def load_valid_catalog(directory: Path) -> Catalog:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.halls.model import Hall
+
 Verdict = Literal["eligible", "conditional", "ineligible"]
 Form = Literal["original", "copy", "original_and_copy"]
 
@@ -180,6 +182,10 @@ class Catalog:
     categories: list[CategoryInfo]
     trees: dict[str, CategoryTree]
     templates: dict[str, Template]
+    halls: list[Hall] = field(default_factory=list)
+
+    def hall(self, hall_id: str) -> Hall | None:
+        return next((h for h in self.halls if h.id == hall_id), None)
 
     def info(self, code: str) -> CategoryInfo | None:
         return next((c for c in self.categories if c.code == code), None)

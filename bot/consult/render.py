@@ -141,7 +141,12 @@ HELP_BUTTONS: list[Button] = [
     {"title": "转人工", "payload": "/human_handoff"},
     {"title": "重新开始", "payload": "/start_over"},
 ]
-AFTER_ANSWER_BUTTONS: list[Button] = [{"title": "看模板", "payload": "/show_template"}, *HELP_BUTTONS]
+AFTER_ANSWER_BUTTONS: list[Button] = [
+    {"title": "去哪里办（附近大厅与排队）", "payload": "/find_hall"},
+    {"title": "预约办理", "payload": "/book_appointment"},
+    {"title": "看模板", "payload": "/show_template"},
+    *HELP_BUTTONS,
+]
 
 HANDOFF_TEXT = (f"需要人工帮助的话，您可以拨打广州市政务服务便民热线 {HOTLINE}（可转公安户政咨询），"
                 "或在工作时间到就近的派出所户政窗口咨询。")

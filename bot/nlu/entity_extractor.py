@@ -23,6 +23,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.booking_entities import booking_entities
 from bot.nlu.category_classifier import CategoryClassifier, catalog_examples
 from bot.nlu.matcher import PhraseFinder, catalog_patterns
 
@@ -84,7 +85,7 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")  # this component runs after the intent classifier
             found = catalog_entities(self._finder, self._classifier, message.get(TEXT) or "",
-                                     guess=intent in (None, "consult"))
+                                     guess=intent in (None, "consult")) + booking_entities(message.get(TEXT) or "")
             message.set(ENTITIES, message.get(ENTITIES, []) + self.add_extractor_name(found), add_to_output=True)
         return messages
 

@@ -1,0 +1,66 @@
+"""The actions' client of the hall service API (halls, live queues, slots, appointments)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import aiohttp
+
+from bot.settings import halls_url
+
+TIMEOUT = aiohttp.ClientTimeout(total=8)
+
+
+class HallServiceError(Exception):
+    """The service answered with an error (code and Chinese message from its body) or could not be reached."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+UNREACHABLE = "大厅服务暂时连接不上，请稍后再试，或拨打 12345 咨询。"
+
+
+class HallService:
+    def __init__(self, base_url: str | None = None):
+        self.base = (base_url or halls_url()).rstrip("/")
+
+    async def _call(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+                    headers: dict | None = None) -> dict[str, Any]:
+        try:
+            async with aiohttp.ClientSession(timeout=TIMEOUT) as session, \
+                    session.request(method, self.base + path, params=params, json=json, headers=headers) as response:
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            raise HallServiceError(503, "unreachable", UNREACHABLE) from None
+        if response.status >= 400:
+            error = (body or {}).get("error") or {}
+            raise HallServiceError(response.status, error.get("code", "error"), error.get("message", UNREACHABLE))
+        return body
+
+    async def halls(self, category: str | None = None) -> list[dict[str, Any]]:
+        params = {"category": category} if category else None
+        return (await self._call("GET", "/api/halls", params=params))["halls"]
+
+    async def queues(self, category: str | None = None) -> dict[str, dict[str, Any]]:
+        params = {"category": category} if category else None
+        body = await self._call("GET", "/api/queue", params=params)
+        return {r["hall_id"]: r for r in body["halls"]}
+
+    async def slots(self, hall_id: str, category: str, day: dt.date) -> list[dict[str, Any]]:
+        body = await self._call("GET", f"/api/halls/{hall_id}/slots",
+                                params={"category": category, "date": day.isoformat()})
+        return body["slots"]
+
+    async def book(self, request: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        return await self._call("POST", "/api/appointments", json=request,
+                                headers={"Idempotency-Key": idempotency_key})
+
+    async def appointment(self, code: str) -> dict[str, Any]:
+        return await self._call("GET", f"/api/appointments/{code}")
+
+    async def cancel(self, code: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"/api/appointments/{code}")

@@ -1,0 +1,49 @@
+"""Runs the hall service (and, for demos, the queue simulator that plays the 100 halls' ticket machines)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+
+from aiohttp import web
+
+from bot.api.app import create_app
+from bot.booking import booking_database_url
+from bot.catalog.loader import load_valid_catalog
+from bot.queue import simulator
+from bot.queue.keys import default_secret
+from bot.settings import SCENARIOS_DIR
+
+log = logging.getLogger(__name__)
+
+
+async def serve(port: int, simulate: bool = True, host: str = "127.0.0.1") -> None:
+    catalog = load_valid_catalog(SCENARIOS_DIR)
+    secret = default_secret()
+    app = create_app(catalog, booking_url=booking_database_url(), queue_secret=secret)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    print(f"大厅服务已就绪：http://{host}:{port}/api/halls （接口说明 /api/openapi.json）", flush=True)
+    stop = asyncio.Event()
+    tasks = []
+    if simulate:
+        tasks.append(asyncio.create_task(simulator.run(f"http://{host}:{port}", catalog.halls, secret, demo=True,
+                                                       stop=stop)))
+        print(f"排队模拟器已启动：模拟 {len(catalog.halls)} 个大厅的取号机推送排队数据", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await runner.cleanup()
+
+
+def main(port: int, simulate: bool) -> int:
+    logging.basicConfig(level=os.environ.get("HUJI_LOG_LEVEL", "WARNING"))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(port, simulate))
+    return 0

@@ -1,0 +1,1 @@
+"""Household-registration halls: the catalog's hall list, opening hours and districts."""

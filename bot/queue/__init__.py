@@ -1,0 +1,1 @@
+"""Live hall queues: ticket-machine events, the in-memory board that reports them, and a simulator of all halls."""
