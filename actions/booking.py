@@ -318,21 +318,30 @@ def _code(tracker: Tracker) -> str | None:
     return (entity(tracker, "booking_code") or find_code(text_of(tracker)) or "").upper() or None
 
 
+async def _appointment(dispatcher: CollectingDispatcher, tracker: Tracker, ask_for_code: str
+                       ) -> tuple[str, dict[str, Any]] | None:
+    """The appointment whose code the message gives; otherwise says what is missing or wrong and returns None."""
+    code = _code(tracker)
+    if not code:
+        dispatcher.utter_message(text=ask_for_code)
+        return None
+    try:
+        return code, await HallService().appointment(code)
+    except HallServiceError as error:
+        dispatcher.utter_message(text=error.message)
+        return None
+
+
 class ActionLookupBooking(Action):
     def name(self) -> str:
         return "action_lookup_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        code = _code(tracker)
-        if not code:
-            dispatcher.utter_message(text="请告诉我预约码（预约成功时给您的 8 位字母和数字），"
-                                          "例如“查询预约 K7M2P9QX”。")
+        found = await _appointment(dispatcher, tracker, "请告诉我预约码（预约成功时给您的 8 位字母和数字），"
+                                                       "例如“查询预约 K7M2P9QX”。")
+        if found is None:
             return []
-        try:
-            booking = await HallService().appointment(code)
-        except HallServiceError as error:
-            dispatcher.utter_message(text=error.message)
-            return []
+        code, booking = found
         buttons = ([{"title": "取消这个预约", "payload": f'/cancel_booking{{"booking_code":"{code}"}}'}]
                    if booking["status"] == "active" else [])
         dispatcher.utter_message(text=appointment_text(booking, hours.now().date()), buttons=buttons)
@@ -346,15 +355,10 @@ class ActionCancelBooking(Action):
         return "action_cancel_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        code = _code(tracker)
-        if not code:
-            dispatcher.utter_message(text="请告诉我要取消的预约码，例如“取消预约 K7M2P9QX”。")
+        found = await _appointment(dispatcher, tracker, "请告诉我要取消的预约码，例如“取消预约 K7M2P9QX”。")
+        if found is None:
             return []
-        try:
-            booking = await HallService().appointment(code)
-        except HallServiceError as error:
-            dispatcher.utter_message(text=error.message)
-            return []
+        code, booking = found
         if booking["status"] != "active":
             dispatcher.utter_message(text=f"预约 {code} 已经取消过了，不需要再取消。")
             return []

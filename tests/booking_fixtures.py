@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from stdnum.cn import ric
 
 from bot.booking.service import BookingService
 from bot.catalog.model import Catalog
 from bot.halls import hours
 from bot.halls.model import Hall, Schedule, Window
-from tests.conftest import POSTGRES_URL
+from tests.conftest import throwaway_postgres_schema
 
 
 def _window(text_: str) -> Window:
@@ -70,28 +68,14 @@ def clock() -> Clock:
     return Clock(MONDAY_MORNING)
 
 
-@pytest.fixture(scope="session")
-def _postgres_admin() -> Iterator[object]:
-    engine = create_engine(POSTGRES_URL, future=True)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def booking_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty booking database for one test."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bookings.sqlite3'}"
         return
-    admin = request.getfixturevalue("_postgres_admin")
-    schema = f"booking_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with throwaway_postgres_schema("booking") as url:
+        yield url
 
 
 @pytest.fixture()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,10 @@ def finder(catalog: Catalog) -> PhraseFinder:
     return PhraseFinder(catalog_patterns(catalog))
 
 
-@pytest.fixture(scope="session")
-def postgres_schema_url() -> Iterator[str]:
-    """A throwaway schema in the shared `test` database, so parallel runs never collide."""
-    schema = f"huji_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def throwaway_postgres_schema(prefix: str = "huji") -> Iterator[str]:
+    """A fresh schema in the shared `test` database (dropped afterwards), so parallel runs never collide."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_URL, future=True)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -42,6 +43,12 @@ def postgres_schema_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    with throwaway_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

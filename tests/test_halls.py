@@ -134,3 +134,19 @@ def test_recommend_prefers_own_district_then_short_waits() -> None:
     assert [h["id"] for h in recommend(halls, queues, None, limit=2)] == ["d", "c"]
     stale = {**queues, "c": {"status": "stale", "estimated_wait_minutes": None}}
     assert [h["id"] for h in recommend(halls, stale, "天河", shortest_wait=True)] == ["b", "a", "c"]
+
+
+def test_queue_lines_never_pass_old_or_simulated_figures_off_as_live() -> None:
+    from bot.halls.render import queue_line
+
+    open_hall = {"open_now": True}
+    closed_hall = {"open_now": False, "next_opening": "2026-11-27T09:00:00+08:00"}
+    live = {"status": "live", "waiting": 7, "counters_open": 2, "estimated_wait_minutes": 35, "simulated": False}
+    assert queue_line(live, open_hall) == "现在排队 7 人，开放 2 个窗口，预计等候约 35 分钟。"
+    assert queue_line({**live, "simulated": True}, open_hall).endswith("（模拟数据）。")
+    assert queue_line({**live, "estimated_wait_minutes": None, "counters_open": 0}, open_hall) == \
+        "现在排队 7 人，暂无开放窗口。"
+    assert queue_line({"status": "stale", "waiting": None}, open_hall) == "排队数据暂时没有更新，无法显示实时人数。"
+    assert queue_line(None, open_hall) == "暂无实时排队数据。"
+    assert queue_line(live, closed_hall) == "现在不在办公时间，下次开放：11月27日 09:00。"
+    assert "演示模拟：排队 7 人" in queue_line({**live, "simulated": True}, closed_hall)

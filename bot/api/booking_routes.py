@@ -127,9 +127,7 @@ async def book(request: web.Request) -> web.Response:
     key = _idempotency_key(request)
     body = await json_body(request)
     _require(body, _BOOKING_FIELDS)
-    hall = request.app[CATALOG].hall(_field(body, "hall_id", "大厅编号"))
-    if hall is None:
-        raise ApiError(404, "hall_not_found", "没有找到这个大厅，请核对大厅编号。")
+    hall = hall_or_404(request, _field(body, "hall_id", "大厅编号"))
     category = category_or_422(request, _field(body, "category", "业务分类"), required=True)
     day = _day(_field(body, "date", "日期"))
     start = _field(body, "start", "开始时间")

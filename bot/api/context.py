@@ -16,8 +16,9 @@ CATALOG = web.AppKey("catalog", Catalog)
 CLOCK = web.AppKey("clock", Callable[[], dt.datetime])
 
 
-def hall_or_404(request: web.Request) -> Hall:
-    hall = request.app[CATALOG].hall(request.match_info["hall_id"])
+def hall_or_404(request: web.Request, hall_id: str | None = None) -> Hall:
+    """The hall named in the path, or the given id (a request body's hall_id)."""
+    hall = request.app[CATALOG].hall(hall_id if hall_id is not None else request.match_info["hall_id"])
     if hall is None:
         raise ApiError(404, "hall_not_found", "没有找到这个大厅，请核对大厅编号。")
     return hall

@@ -113,7 +113,7 @@ def normalize_code(code: str) -> str:
     """Codes are case-insensitive and may be written with spaces or dashes (ABCD-EFGH)."""
     value = "".join(str(code).split()).replace("-", "").upper()
     if len(value) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in value):
-        raise Invalid("invalid_code", f"确认码应为 {CODE_LENGTH} 位字母和数字（不含 0、O、1、I、L），请核对。")
+        raise Invalid("invalid_code", f"预约码应为 {CODE_LENGTH} 位字母和数字（不含 0、O、1、I、L），请核对。")
     return value
 
 
@@ -434,4 +434,4 @@ def _slot_full(slot: slotmath.Slot) -> Conflict:
 
 
 def _not_found() -> NotFound:
-    return NotFound("appointment_not_found", "没有找到这个确认码对应的预约，请核对后再试。")
+    return NotFound("appointment_not_found", "没有找到这个预约码对应的预约，请核对后再试。")

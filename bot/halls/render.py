@@ -18,19 +18,24 @@ def slot_label(slot: dict[str, Any], today: dt.date) -> str:
     return f"{day_label(dt.date.fromisoformat(slot['date']), today)} {slot['start']}-{slot['end']}"
 
 
+def _live_figures(report: dict[str, Any]) -> str:
+    if report.get("estimated_wait_minutes") is None:
+        return f"排队 {report['waiting']} 人，暂无开放窗口"
+    return (f"排队 {report['waiting']} 人，开放 {report['counters_open']} 个窗口，"
+            f"预计等候约 {report['estimated_wait_minutes']} 分钟")
+
+
 def queue_line(report: dict[str, Any] | None, hall: dict[str, Any]) -> str:
+    live = report if (report or {}).get("status") == "live" else None
     if not hall["open_now"]:
         opening = hall.get("next_opening")
         when = dt.datetime.fromisoformat(opening) if opening else None
-        return f"现在不在办公时间，下次开放：{when:%m月%d日 %H:%M}。" if when else "近期没有开放时间。"
-    status = (report or {}).get("status")
-    if status == "live":
-        demo = "（模拟数据）" if report.get("simulated") else ""
-        if report.get("estimated_wait_minutes") is None:
-            return f"现在排队 {report['waiting']} 人，暂无开放窗口{demo}。"
-        return (f"现在排队 {report['waiting']} 人，开放 {report['counters_open']} 个窗口，"
-                f"预计等候约 {report['estimated_wait_minutes']} 分钟{demo}。")
-    if status == "stale":
+        closed = f"现在不在办公时间，下次开放：{when:%m月%d日 %H:%M}。" if when else "近期没有开放时间。"
+        # the demo simulator keeps queues moving around the clock; say plainly that those are not real
+        return closed + (f"（演示模拟：{_live_figures(live)}）" if live and live.get("simulated") else "")
+    if live:
+        return f"现在{_live_figures(live)}{'（模拟数据）' if live.get('simulated') else ''}。"
+    if (report or {}).get("status") == "stale":
         return "排队数据暂时没有更新，无法显示实时人数。"
     return "暂无实时排队数据。"
 

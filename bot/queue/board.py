@@ -18,9 +18,9 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("Asia/Shanghai")  # a hall's day (ticket numbers restart daily) is a Guangzhou day
+from bot.halls.hours import TZ  # a hall's day (ticket numbers restart daily) is a Guangzhou day
+
 EVENT_TYPES = ("ticket_issued", "ticket_called", "counter_opened", "counter_closed", "heartbeat")
 _NEEDS = {"ticket_issued": ("ticket",), "ticket_called": ("ticket", "counter"), "counter_opened": ("counter",),
           "counter_closed": ("counter",), "heartbeat": ()}
