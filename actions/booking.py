@@ -102,7 +102,8 @@ class ActionOfferSlots(Action):
             dispatcher.utter_message(text=f"抱歉，{hall['name']}未来 7 天的「{category_name(category)}」预约已满。"
                                           "您可以换一个大厅试试。", buttons=district_buttons("find_hall"))
             return events
-        dispatcher.utter_message(text=lead + "\n请选择一个时段：",
+        other_days = "" if when.day else "想约其他日期，可以直接说“明天上午”“下周一下午”等。"
+        dispatcher.utter_message(text=lead + "\n请选择一个时段。" + other_days,
                                  buttons=_slot_buttons(slots, category, today))
         return events
 
@@ -146,7 +147,9 @@ class ActionChooseSlot(Action):
         hall_id, category, day, start, end = parts
         today = hours.now().date()
         try:
-            slots = await HallService().slots(hall_id, category, dt.date.fromisoformat(day))
+            service = HallService()
+            slots = await service.slots(hall_id, category, dt.date.fromisoformat(day))
+            hall = await service.hall(hall_id)
         except (HallServiceError, ValueError):
             dispatcher.utter_message(text="这个时段已经无法预约，请重新选择。")
             return [SlotSet("booking_choice", None)]
@@ -156,10 +159,10 @@ class ActionChooseSlot(Action):
             dispatcher.utter_message(text=f"抱歉，这个时段{why}。请回复“预约”重新选择时段。",
                                      buttons=[{"title": "重新选择时段", "payload": "/book_appointment"}])
             return [SlotSet("booking_choice", None)]
-        booking_drafts.start(tracker.sender_id, {"hall_id": hall_id, "category": category, "date": day,
-                                                  "start": start, "end": end})
+        booking_drafts.start(tracker.sender_id, {"hall_id": hall_id, "hall_name": hall["name"], "category": category,
+                                                  "date": day, "start": start, "end": end})
         label = slot_label({"date": day, "start": start, "end": end}, today)
-        dispatcher.utter_message(text=f"好的，您选择了 {label}。接下来需要预约人的信息（与身份证一致），"
+        dispatcher.utter_message(text=f"好的，您选择了{hall['name']} {label}。接下来需要预约人的信息（与身份证一致），"
                                       "个人信息仅用于本次预约，显示时会做脱敏处理。")
         return [SlotSet("booking_choice", value)]
 
@@ -265,7 +268,8 @@ class ActionAskBookingConfirm(Action):
             return [ActiveLoop(None), *_clear()]
         c, today = draft.choice, hours.now().date()
         dispatcher.utter_message(
-            text=(f"请确认预约信息：\n业务：{category_name(c['category'])}\n时间：{slot_label(c, today)}\n"
+            text=(f"请确认预约信息：\n业务：{category_name(c['category'])}\n大厅：{c['hall_name']}\n"
+                  f"时间：{slot_label(c, today)}\n"
                   f"预约人：{mask_name(draft.name)}，手机 {mask_phone(draft.phone)}，"
                   f"身份证 {mask_id(draft.id_number)}\n确认无误请点“确认预约”。"),
             buttons=[{"title": "确认预约", "payload": "/affirm"}, {"title": "先不约了", "payload": "/deny"}])

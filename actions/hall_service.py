@@ -50,6 +50,9 @@ class HallService:
         body = await self._call("GET", "/api/queue", params=params)
         return {r["hall_id"]: r for r in body["halls"]}
 
+    async def hall(self, hall_id: str) -> dict[str, Any]:
+        return await self._call("GET", f"/api/halls/{hall_id}")
+
     async def slots(self, hall_id: str, category: str, day: dt.date) -> list[dict[str, Any]]:
         body = await self._call("GET", f"/api/halls/{hall_id}/slots",
                                 params={"category": category, "date": day.isoformat()})

@@ -55,6 +55,17 @@ def category_name(code: str) -> str:
     return info.name if info else code
 
 
+def where_rule(tracker: Tracker, category: str) -> str:
+    """Where the consulted scenario says to apply (e.g. the hukou-place police station), if one was reached."""
+    scenario_id = tracker.get_slot("scenario")
+    if not scenario_id or tracker.get_slot("category") != category:
+        return ""
+    with CatalogView() as view:
+        tree = view.tree(category)
+        scenario = tree.scenario(scenario_id) if tree else None
+    return scenario.where if scenario else ""
+
+
 def district_buttons(intent: str) -> list[dict[str, str]]:
     return [{"title": f"{d}区", "payload": f'/{intent}{json.dumps({"district": d}, ensure_ascii=False)}'}
             for d in DISTRICTS]
@@ -124,7 +135,11 @@ class ActionFindHall(Action):
         where = f"{district}区附近" if district else "全市"
         order = "按现在的等候时间排序" if shortest or not district else "本区优先，再按等候时间排序"
         head = f"{where}可以办理「{name}」的大厅（{order}）："
-        tail = "" if district else "\n告诉我您在哪个区（例如“天河区”），我可以推荐离您近的大厅。"
+        rule = where_rule(tracker, category)
+        if rule:  # many businesses must go to the hukou-place station: that outranks a short queue
+            head = f"请注意办理地点要求：{rule}\n{head}"
+        tail = "" if district else ("\n告诉我您户口所在的区（或想去的区，例如“天河区”），"
+                                    "我可以推荐那里的大厅。")
         buttons = [{"title": f"预约{i}：{h['name']}", "payload": f'/book_appointment{{"hall":"{h["id"]}"}}'}
                    for i, h in enumerate(picks, 1) if h["appointments"]]
         dispatcher.utter_message(text="\n".join([head, *cards]) + checking_note(picks) + tail, buttons=buttons)

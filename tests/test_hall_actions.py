@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from stdnum.cn import ric
 
 from actions import booking_drafts
-from actions.booking import ActionSubmitBooking, ValidateBookingForm, read_confirmation
+from actions.booking import ActionAskBookingConfirm, ActionSubmitBooking, ValidateBookingForm, read_confirmation
 from bot.api.app import create_app
 from bot.catalog.model import Catalog
 from bot.halls import hours
@@ -96,11 +96,11 @@ def test_booking_offers_the_asked_time_then_books_and_cancels(service: str, find
     assert "哪个区" in talk.text
     talk.press("天河区")
     talk.press("天河区公安分局户政办证中心")
-    assert "请选择一个时段" in talk.text
+    assert "请选择一个时段" in talk.text and "想约其他日期" not in talk.text  # a day was asked for
     titles = [b["title"] for b in talk.buttons]
     assert titles == [f"明天 11月27日（周五） {s}" for s in ("09:00-10:00", "10:00-11:00", "11:00-12:00")]
     talk.press("10:00-11:00")
-    assert "您选择了 明天 11月27日（周五） 10:00-11:00" in talk.text
+    assert "您选择了天河区公安分局户政办证中心 明天 11月27日（周五） 10:00-11:00" in talk.text
     draft = booking_drafts.get("booker")
     assert draft is not None and draft.choice["start"] == "10:00"
 
@@ -115,6 +115,11 @@ def test_booking_offers_the_asked_time_then_books_and_cancels(service: str, find
     person = valid_id()
     assert form.validate_booking_id_number(person, dispatcher, tracker, {})["booking_id_number"].endswith("1231")
     assert (draft.name, draft.phone, draft.id_number) == ("王小明", "13812345678", person)
+    dispatcher = CollectingDispatcher()
+    ActionAskBookingConfirm().run(dispatcher, tracker, {})
+    summary = dispatcher.messages[0]["text"]
+    assert "大厅：天河区公安分局户政办证中心" in summary and "王**" in summary and "138****5678" in summary
+    assert person not in summary and [b["title"] for b in dispatcher.messages[0]["buttons"]] == ["确认预约", "先不约了"]
 
     slots = {"booking_choice": talk.slots["booking_choice"], "booking_confirm": True}
     tracker = Tracker("booker", slots, {}, [], False, None, {}, "action_listen")
@@ -143,8 +148,8 @@ def test_a_slot_that_has_started_cannot_be_chosen(service: str, finder: PhraseFi
 
 
 def test_an_unconfirmed_booking_is_dropped(service: str) -> None:
-    booking_drafts.start("undecided", {"hall_id": "tianhe-center", "category": "id_card", "date": "2026-11-27",
-                                       "start": "09:00", "end": "10:00"})
+    booking_drafts.start("undecided", {"hall_id": "tianhe-center", "hall_name": "天河区公安分局户政办证中心",
+                                       "category": "id_card", "date": "2026-11-27", "start": "09:00", "end": "10:00"})
     tracker = Tracker("undecided", {"booking_choice": "x", "booking_confirm": "先不约了"}, {}, [], False, None, {},
                       "action_listen")
     dispatcher = CollectingDispatcher()
@@ -166,3 +171,11 @@ def test_an_unreachable_service_gets_a_clear_answer(finder: PhraseFinder, monkey
     talk.slots["hall_category"] = "birth"
     talk.say("天河哪里可以办", intent="find_hall")
     assert "暂时连接不上" in talk.text
+
+
+def test_the_consulted_scenario_s_place_rule_comes_first(service: str, finder: PhraseFinder) -> None:
+    talk = Conversation(finder, sender_id="after-checklist")
+    talk.slots.update(category="birth", scenario="birth_married_in_time")
+    talk.say("/find_hall")
+    assert talk.text.startswith("请注意办理地点要求：")
+    assert "户口所在的区" in talk.text

@@ -51,7 +51,7 @@ CONCURRENCY = 8
 SERVICE_MEAN = {"center": 12.0, "station": 9.0, "other": 10.0}  # minutes
 SERVICE_SIGMA = 0.45
 SERVICE_RANGE = (2.0, 45.0)
-LOAD = {"center": 1.0, "station": 0.85, "other": 0.7}  # peak arrivals as a share of peak capacity
+LOAD = {"center": 1.2, "station": 1.05, "other": 0.8}  # peak arrivals over peak capacity: morning queues build up
 DEMO_HORIZON = dt.timedelta(minutes=45)  # demo halls never close: the ticket quota bounds their queue
 DEMO_MOMENT = dt.time(10, 0)
 DEMO_DAY_FACTOR = 1.2  # a Monday morning
