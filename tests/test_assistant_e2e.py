@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -11,12 +10,7 @@ from stdnum.cn import ric
 
 from bot.services import running_assistant
 from bot.training import ensure_model
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.hall_service import free_port
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.catalog.model import Catalog
 from bot.halls import hours
+from bot.queue.stores import MemoryStore, RedisStore
 
 from . import booking_routes, halls_routes, openapi, queue_routes
 from .context import CATALOG, CLOCK
@@ -18,12 +19,13 @@ MAX_BODY = 64 * 1024  # a booking or a batch of queue events is far smaller
 
 
 def create_app(catalog: Catalog, *, booking_url: str, queue_secret: str,
-               clock: Callable[[], dt.datetime] = hours.now) -> web.Application:
+               clock: Callable[[], dt.datetime] = hours.now,
+               queue_store: MemoryStore | RedisStore | None = None) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app[CATALOG] = catalog
     app[CLOCK] = clock
     app.add_routes(halls_routes.routes)
-    queue_routes.setup(app, secret=queue_secret)
+    queue_routes.setup(app, secret=queue_secret, store=queue_store)
     booking_routes.setup(app, database_url=booking_url)
     openapi.setup(app)
     return app

@@ -11,6 +11,7 @@ from bot.halls import hours
 from bot.halls.model import Hall
 from bot.queue.board import DEFAULT_STALE_AFTER, QueueBoard, QueueEventError
 from bot.queue.keys import check_key
+from bot.queue.stores import MemoryStore, RedisStore
 
 from .context import CATALOG, CLOCK, category_or_422, hall_or_404
 from .errors import ApiError, json_body
@@ -24,9 +25,10 @@ MAX_EVENTS = 200
 routes = web.RouteTableDef()
 
 
-def setup(app: web.Application, secret: str, stale_after: dt.timedelta = DEFAULT_STALE_AFTER) -> None:
+def setup(app: web.Application, secret: str, stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+          store: MemoryStore | RedisStore | None = None) -> None:
     # The clock is read on every call, so whatever app[CLOCK] holds when requests arrive is used.
-    app[QUEUE_BOARD] = QueueBoard(lambda: app[CLOCK](), stale_after)
+    app[QUEUE_BOARD] = QueueBoard(lambda: app[CLOCK](), stale_after, store)
     app[QUEUE_SECRET] = secret
     app.add_routes(routes)
 

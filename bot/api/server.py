@@ -14,6 +14,7 @@ from bot.booking import booking_database_url
 from bot.catalog.loader import load_valid_catalog
 from bot.queue import simulator
 from bot.queue.keys import default_secret
+from bot.queue.stores import RedisStore
 from bot.settings import SCENARIOS_DIR
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 async def serve(port: int, simulate: bool = True, host: str = "127.0.0.1") -> None:
     catalog = load_valid_catalog(SCENARIOS_DIR)
     secret = default_secret()
-    app = create_app(catalog, booking_url=booking_database_url(), queue_secret=secret)
+    redis_url = os.environ.get("HUJI_QUEUE_REDIS_URL")  # production: several processes share the queues
+    app = create_app(catalog, booking_url=booking_database_url(), queue_secret=secret,
+                     queue_store=RedisStore(redis_url) if redis_url else None)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

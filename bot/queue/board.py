@@ -1,6 +1,7 @@
 """The live queue board: applies ticket-machine events per hall and reports waiting, counters and estimated wait.
 
-Everything lives in memory. Methods never await, so on one asyncio loop each call is atomic.
+State lives in a store (bot/queue/stores.py): this process's memory, or Redis when several processes serve.
+Methods never await; each update is one atomic change of a hall's state.
 Event JSON (the machines' contract, also in bot/api/openapi/queue.yml):
     {"type": "ticket_issued", "ticket": "A012", "category": "birth", "at": "2024-05-08T09:30:00+08:00"}
     {"type": "ticket_called", "ticket": "A012", "counter": 3, "at": ...}
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.halls.hours import TZ  # a hall's day (ticket numbers restart daily) is a Guangzhou day
+from bot.queue.stores import MemoryStore, RedisStore
 
 EVENT_TYPES = ("ticket_issued", "ticket_called", "counter_opened", "counter_closed", "heartbeat")
 _NEEDS = {"ticket_issued": ("ticket",), "ticket_called": ("ticket", "counter"), "counter_opened": ("counter",),
@@ -215,10 +217,11 @@ class _Hall:
 
 
 class QueueBoard:
-    def __init__(self, clock: Callable[[], dt.datetime], stale_after: dt.timedelta = DEFAULT_STALE_AFTER):
+    def __init__(self, clock: Callable[[], dt.datetime], stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
+                 store: MemoryStore | RedisStore | None = None):
         self.clock = clock
         self.stale_after = stale_after
-        self._halls: dict[str, _Hall] = {}
+        self.store = store or MemoryStore()
 
     def parse(self, raw: Any) -> QueueEvent:
         return parse_event(raw, self.clock())
@@ -226,7 +229,7 @@ class QueueBoard:
     def apply(self, hall_id: str, event: dict[str, Any] | QueueEvent) -> None:
         """Validate (if raw JSON) and apply one event; raises QueueEventError."""
         parsed = event if isinstance(event, QueueEvent) else self.parse(event)
-        self._halls.setdefault(hall_id, _Hall()).apply(parsed)
+        self.store.update(hall_id, lambda hall: hall.apply(parsed), _Hall)
 
     def apply_all(self, hall_id: str, events: Iterable[Any]) -> int:
         """All or nothing: validate every event first; the error carries the index of the first bad one."""
@@ -238,14 +241,20 @@ class QueueBoard:
             except QueueEventError as e:
                 e.index = index
                 raise
-        for event in parsed:
-            self.apply(hall_id, event)
+
+        def apply_batch(hall: _Hall) -> None:
+            for event in parsed:
+                hall.apply(event)
+
+        self.store.update(hall_id, apply_batch, _Hall)  # one transaction: a batch is seen whole or not at all
         return len(parsed)
 
     def report(self, hall_id: str, open_now: bool | None = None) -> dict[str, Any]:
         """What a citizen may be told now. `open_now` (from the hall's hours) turns silence in opening hours into
         "stale" rather than "closed"."""
-        hall = self._halls.get(hall_id)
+        return self._report(hall_id, self.store.load_many([hall_id]).get(hall_id), open_now)
+
+    def _report(self, hall_id: str, hall: _Hall | None, open_now: bool | None) -> dict[str, Any]:
         out: dict[str, Any] = {"hall_id": hall_id, "status": "no_data", "waiting": None, "counters_open": None,
                                "avg_service_minutes": None, "avg_service_measured": False,
                                "estimated_wait_minutes": None, "updated_at": None, "simulated": False,
@@ -275,4 +284,6 @@ class QueueBoard:
         return out
 
     def reports(self, hall_ids: Iterable[str], open_now: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
-        return [self.report(h, (open_now or {}).get(h)) for h in hall_ids]
+        ids = list(hall_ids)
+        halls = self.store.load_many(ids)  # one round trip to Redis for the whole city
+        return [self._report(h, halls.get(h), (open_now or {}).get(h)) for h in ids]
