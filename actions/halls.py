@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -120,8 +121,10 @@ class ActionFindHall(Action):
         service, today = HallService(), hours.now().date()
         try:
             picks, queues = await suggest_halls(service, category, district, shortest)
-            cards = [hall_card(i, h, queues.get(h["id"]), await free_slots(service, h["id"], category, When(), 2,
-                                                                           today) if h["appointments"] else [], today)
+            slots = await asyncio.gather(*(free_slots(service, h["id"], category, When(), 2, today)
+                                           for h in picks if h["appointments"]))
+            by_hall = dict(zip([h["id"] for h in picks if h["appointments"]], slots, strict=True))
+            cards = [hall_card(i, h, queues.get(h["id"]), by_hall.get(h["id"], []), today)
                      for i, h in enumerate(picks, 1)]
         except HallServiceError as error:
             dispatcher.utter_message(text=error.message)
