@@ -58,6 +58,11 @@ class HallService:
                                 params={"category": category, "date": day.isoformat()})
         return body["slots"]
 
+    async def next_slots(self, hall_id: str, category: str, limit: int) -> list[dict[str, Any]]:
+        body = await self._call("GET", f"/api/halls/{hall_id}/next-slots",
+                                params={"category": category, "limit": str(limit)})
+        return body["slots"]
+
     async def book(self, request: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         return await self._call("POST", "/api/appointments", json=request,
                                 headers={"Idempotency-Key": idempotency_key})

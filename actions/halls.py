@@ -20,6 +20,7 @@ from bot.halls.render import checking_note, hall_card
 from bot.halls.when import When
 
 HORIZON_DAYS = 7
+MAX_SEARCH = 50  # free slots fetched when only a part of day or an hour narrows them
 SHORT_WAIT_WORDS = ("人少", "人最少", "排队少", "不用排队", "少排队", "不排队", "等得少", "快一点", "最快", "人不多")
 COMMON_CATEGORIES = ("birth", "id_card", "residence_permit", "household_book", "local_move", "certificate")
 
@@ -85,18 +86,16 @@ def matches(slot: dict[str, Any], when: When) -> bool:
 
 async def free_slots(service: HallService, hall_id: str, category: str, when: When, limit: int,
                      today: dt.date) -> list[dict[str, Any]]:
-    """The first bookable slots on the asked day (or from today on), in time order."""
-    days = [when.day] if when.day else [today + dt.timedelta(days=i) for i in range(HORIZON_DAYS + 1)]
-    found: list[dict[str, Any]] = []
-    for day in days:
-        if day < today or day > today + dt.timedelta(days=HORIZON_DAYS):
-            continue
-        for slot in await service.slots(hall_id, category, day):
-            if slot["bookable"] and matches(slot, when):
-                found.append({**slot, "date": day.isoformat(), "hall_id": hall_id})
-                if len(found) >= limit:
-                    return found
-    return found
+    """The first bookable slots on the asked day, or from now on, that match the asked part of day and hour."""
+    if when.day is None:  # the service searches the whole horizon; a part of day or an hour only filters
+        wide = limit if when.part is None and when.hour is None else MAX_SEARCH
+        found = await service.next_slots(hall_id, category, wide)
+    elif today <= when.day <= today + dt.timedelta(days=HORIZON_DAYS):
+        found = [{**s, "date": when.day.isoformat()} for s in await service.slots(hall_id, category, when.day)
+                 if s["bookable"]]
+    else:
+        return []
+    return [{**s, "hall_id": hall_id} for s in found if matches(s, when)][:limit]
 
 
 async def suggest_halls(service: HallService, category: str, district: str | None, shortest_wait: bool,

@@ -89,6 +89,19 @@ async def test_slot_listing_errors(client: TestClient) -> None:
     await _error(client, "GET", "/api/halls/test-center/slots?date=2026-09-27&category=birth", 422, "slot_past")
 
 
+async def test_next_free_slots_in_one_call(client: TestClient) -> None:
+    # Monday 08:00 before National Day: the first free slots are that morning's, in time order
+    found = await _call(client, "GET", "/api/halls/test-center/next-slots?category=birth&limit=4", 200)
+    assert [(s["date"], s["start"]) for s in found["slots"]] == [
+        ("2026-09-28", "09:00"), ("2026-09-28", "10:00"), ("2026-09-28", "11:00"), ("2026-09-28", "13:30")]
+    assert len((await _call(client, "GET", "/api/halls/test-center/next-slots?category=birth", 200))["slots"]) == 3
+    for limit in ("0", "51", "x", "-1"):
+        await _error(client, "GET", f"/api/halls/test-center/next-slots?category=birth&limit={limit}", 422,
+                     "invalid_limit")
+    await _error(client, "GET", "/api/halls/test-center/next-slots", 422, "category_required")
+    await _error(client, "GET", "/api/halls/nowhere/next-slots?category=birth", 404, "hall_not_found")
+
+
 async def test_book_look_up_cancel(client: TestClient) -> None:
     booked = await _call(client, "POST", "/api/appointments", 201, _body())
     code = booked["code"]

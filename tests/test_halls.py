@@ -88,7 +88,6 @@ def test_opening_and_next_opening(catalog: Catalog) -> None:
     assert hours.next_opening(center.schedule, sunday_evening) == hours.at(dt.date(2026, 11, 30), dt.time(9))
     national_day = hours.at(dt.date(2026, 10, 2), dt.time(10))
     assert not hours.is_open(center.schedule, national_day)
-    assert hours.closing_today(center.schedule, thursday_10) == hours.at(THURSDAY, dt.time(12))
 
 
 @pytest.mark.parametrize(("text", "day", "part", "hour"), [

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.booking import errors as booking_errors
 from bot.booking.engine import workers
-from bot.booking.service import Appointment, BookingService, DaySlots
+from bot.booking.service import Appointment, BookingService, DaySlots, SlotView
 from bot.booking.slots import parse_day, today
 from bot.catalog.model import Catalog
 from bot.halls import hours
@@ -31,6 +31,7 @@ _EXECUTOR = web.AppKey("bookings_executor", ThreadPoolExecutor)
 _STATUS = {booking_errors.Invalid: 422, booking_errors.NotFound: 404, booking_errors.Conflict: 409,
            booking_errors.Busy: 503}
 T = TypeVar("T")
+DEFAULT_NEXT, MAX_NEXT = 3, 50
 
 routes = web.RouteTableDef()
 
@@ -72,6 +73,11 @@ def appointment_json(a: Appointment, catalog: Catalog) -> dict[str, Any]:
     }
 
 
+def slot_json(s: SlotView) -> dict[str, Any]:
+    return {"start": s.start, "end": s.end, "capacity": s.capacity, "booked": s.booked, "available": s.available,
+            "bookable": s.bookable}
+
+
 def slots_json(day: DaySlots) -> dict[str, Any]:
     return {
         "hall_id": day.hall_id,
@@ -79,8 +85,7 @@ def slots_json(day: DaySlots) -> dict[str, Any]:
         "date": f"{day.day:%Y-%m-%d}",
         "closed": day.closed_note is not None,
         "note": day.closed_note,
-        "slots": [{"start": s.start, "end": s.end, "capacity": s.capacity, "booked": s.booked,
-                   "available": s.available, "bookable": s.bookable} for s in day.slots],
+        "slots": [slot_json(s) for s in day.slots],
     }
 
 
@@ -120,6 +125,20 @@ async def list_slots(request: web.Request) -> web.Response:
     day = _day(raw_date) if raw_date else today(request.app[CLOCK]())
     result = await _call(request, request.app[BOOKINGS].day_slots, hall, category, day)
     return json_response(slots_json(result))
+
+
+@routes.get("/api/halls/{hall_id}/next-slots")
+async def next_slots(request: web.Request) -> web.Response:
+    """The first free slots from now on, across the booking horizon: one call instead of one per day."""
+    hall = hall_or_404(request)
+    category = category_or_422(request, request.query.get("category"), required=True)
+    raw = request.query.get("limit", str(DEFAULT_NEXT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_NEXT:
+        raise ApiError(422, "invalid_limit", f"limit 应为 1 到 {MAX_NEXT} 的整数。")
+    found = await _call(request, request.app[BOOKINGS].next_free_slots, hall, category, request.app[CLOCK](),
+                        int(raw))
+    return json_response({"hall_id": hall.id, "category": category,
+                          "slots": [{"date": f"{s.day:%Y-%m-%d}", **slot_json(s)} for s in found]})
 
 
 @routes.post("/api/appointments")

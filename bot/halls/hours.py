@@ -69,12 +69,3 @@ def next_opening(schedule: Schedule, moment: dt.datetime, horizon_days: int = 30
             if offset or moment.time() < w.end:
                 return max(at(day, w.start), moment) if offset == 0 else at(day, w.start)
     return None
-
-
-def closing_today(schedule: Schedule, moment: dt.datetime) -> dt.datetime | None:
-    """When the current opening window ends, if the hall is open now."""
-    moment = moment.astimezone(TZ)
-    for w in windows_on(schedule, moment.date()):
-        if w.start <= moment.time() < w.end:
-            return at(moment.date(), w.end)
-    return None
