@@ -16,6 +16,8 @@ from bot.catalog.model import CategoryInfo, CategoryTree
 from bot.consult import render
 from bot.consult.engine import Step, decided, merge, next_step, remaining_options
 from bot.consult.interpret import answer_to_pending, read_entities, valid_facts
+from bot.documents.notice import notice_link, template_link
+from bot.settings import public_url
 
 COMMON_CATEGORIES = ("birth", "id_card", "residence_permit", "talent", "family", "household_book")
 MAX_FALLBACKS = 2  # a second message in a row that we cannot read gets an offer of human help
@@ -36,6 +38,13 @@ def step_templates(step: Step) -> list[str]:
     """Template ids of the scenario and of the extras that apply, in order, once each."""
     ids = step.scenario.templates + [t for e in step.extras for t in e.templates] if step.scenario else []
     return list(dict.fromkeys(ids))
+
+
+def step_notice_url(step: Step, answers: dict[str, str], district: str | None, pdf: bool = False) -> str:
+    """The 一次性告知单 of this outcome: scenario, the extras that apply, the answers and the district (option
+    ids and a district name only: nothing the citizen typed goes into a URL)."""
+    assert step.scenario is not None
+    return notice_link(public_url(), step.scenario.id, [e.id for e in step.extras], answers, district, pdf=pdf)
 
 
 def _outcome(step: Step) -> tuple | None:
@@ -93,7 +102,8 @@ class ActionConsult(Action):
 
         if not facts and not switched:
             if target in named:  # the business named again: carry on where we were
-                return self._advance(dispatcher, view, info, tree, answers)
+                return self._advance(dispatcher, view, info, tree, answers,
+                                     district=tracker.get_slot("district"))
             if intent == "correct" and answers:
                 return self._reask_last(dispatcher, tree, answers)
             return self._unclear(dispatcher, tracker, view, intent, tree, question, answers)
@@ -112,11 +122,12 @@ class ActionConsult(Action):
             dispatcher.utter_message(text="好的。这个情况不影响上面的办理情景和材料清单。还有其他问题吗？",
                                      buttons=render.AFTER_ANSWER_BUTTONS)
             return _slots(answers=answers, fallback_count=0.0)
-        return self._advance(dispatcher, view, info, tree, answers, repeat_of=pending, step=step)
+        return self._advance(dispatcher, view, info, tree, answers, repeat_of=pending, step=step,
+                             district=tracker.get_slot("district"))
 
     def _advance(self, dispatcher: CollectingDispatcher, view: CatalogView, info: CategoryInfo,
                  tree: CategoryTree, answers: dict[str, str], repeat_of: str | None = None,
-                 step: Step | None = None) -> list[EventType]:
+                 step: Step | None = None, district: str | None = None) -> list[EventType]:
         step = step or next_step(tree, answers)
         if step.question is not None:
             # the citizen told us something else first: say it was heard before asking again
@@ -129,7 +140,9 @@ class ActionConsult(Action):
             s = step.scenario
             templates = view.templates(step_templates(step))
             possible = [(render.condition_label(tree, e.when), e) for e in step.possible_extras]
-            dispatcher.utter_message(text=render.scenario_answer(s, step.extras, info.name, templates, possible),
+            notice = step_notice_url(step, answers, district)
+            dispatcher.utter_message(text=render.scenario_answer(s, step.extras, info.name, templates, possible,
+                                                                 notice_url=notice),
                                      buttons=render.AFTER_ANSWER_BUTTONS)
             return _slots(category=tree.code, scenario=s.id, answers=answers,
                           pending_question=None, fallback_count=0.0)
@@ -202,21 +215,53 @@ class ActionRestartConsultation(Action):
         return _slots(category=None, scenario=None, answers=None, pending_question=None, fallback_count=0.0)
 
 
+def _finished_step(tracker: Tracker, view: CatalogView) -> Step | None:
+    code = tracker.get_slot("category")
+    tree = view.tree(code) if code else None
+    step = next_step(tree, tracker.get_slot("answers") or {}) if tree else None
+    return step if step and step.done else None
+
+
 class ActionShowTemplate(Action):
+    """The forms of the consultation's outcome: blank, 样表 and prefilled with the answers, each a printable page."""
+
     def name(self) -> str:
         return "action_show_template"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
-        code = tracker.get_slot("category")
         with CatalogView() as view:
-            tree = view.tree(code) if code else None
-            step = next_step(tree, tracker.get_slot("answers") or {}) if tree else None
-            scenario = step.scenario if step and step.done else None
-            templates = view.templates(step_templates(step)) if scenario else []
-        if scenario is None:
+            step = _finished_step(tracker, view)
+            templates = view.templates(step_templates(step)) if step else []
+        if step is None:
             dispatcher.utter_message(text="请先告诉我您的具体情况，确定办理情景后我再给您对应的填写模板。")
-        elif not templates:
-            dispatcher.utter_message(text="这个情景不需要另外填写申请材料，带齐清单上的材料即可。")
+            return []
+        if not templates:
+            dispatcher.utter_message(text="这个情景不需要另外填写申请表，带齐清单上的材料即可。"
+                                          "需要打印材料清单的话，请回复“打印告知单”。")
+        answers, district, base = tracker.get_slot("answers") or {}, tracker.get_slot("district"), public_url()
         for t in templates:
-            dispatcher.utter_message(text=render.template_text(t))
+            prefill = any(f.fact for f in t.fields)
+            dispatcher.utter_message(text=render.template_text(
+                t, template_link(base, t.id), template_link(base, t.id, "sample"),
+                template_link(base, t.id, "prefilled", answers, district) if prefill else ""))
+        return []
+
+
+class ActionPrintNotice(Action):
+    """"把材料清单发给我", "我要打印": the 一次性告知单 as a page and a PDF."""
+
+    def name(self) -> str:
+        return "action_print_notice"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[EventType]:
+        with CatalogView() as view:
+            step = _finished_step(tracker, view)
+        if step is None:
+            dispatcher.utter_message(text="请先告诉我您要办理的业务和具体情况，确定办理情景后，我再把一次性告知单"
+                                          "（材料清单、地点、时限、费用）发给您打印。")
+            return []
+        answers, district = tracker.get_slot("answers") or {}, tracker.get_slot("district")
+        dispatcher.utter_message(text=render.notice_text(step.scenario, step_notice_url(step, answers, district),
+                                                         step_notice_url(step, answers, district, pdf=True)),
+                                 buttons=render.AFTER_ANSWER_BUTTONS)
         return []

@@ -1,4 +1,4 @@
-"""Command line: ./huji check | build | train | chat | serve | test."""
+"""Command line: ./huji check | stats | build | train | chat | serve | halls | eval | test."""
 
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="huji", description="网上户籍室 assistant")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="validate the scenario catalog")
+    sub.add_parser("stats", help="catalog statistics: scenarios, online items, questions asked per category")
     sub.add_parser("build", help="validate, rebuild the database and the generated NLU data")
     sub.add_parser("train", help="build, then train the model if its inputs changed")
     sub.add_parser("chat", help="train if needed, start the servers and chat in the terminal")
@@ -88,6 +89,13 @@ def _main(argv: list[str] | None) -> int:
 
     if args.command == "check":
         return _check()
+    if args.command == "stats":
+        from bot.catalog.loader import load_valid_catalog
+        from bot.settings import SCENARIOS_DIR
+        from bot.stats import report
+
+        print(report(load_valid_catalog(SCENARIOS_DIR)))
+        return 0
     if args.command == "build":
         _build()
         return 0

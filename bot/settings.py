@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS_DIR = ROOT / "scenarios"
+SCENARIOS_DIR = Path(os.environ.get("HUJI_SCENARIOS_DIR") or ROOT / "scenarios")  # override: a trial copy
 BUILD_DIR = ROOT / "build"
 JIEBA_DICT_DIR = BUILD_DIR / "jieba"  # JiebaTokenizer loads every file in this folder
 GENERATED_NLU = ROOT / "data" / "nlu" / "catalog.yml"
@@ -34,3 +34,8 @@ def halls_port() -> int:
 
 def halls_url() -> str:
     return os.environ.get("HUJI_HALLS_URL") or f"http://127.0.0.1:{halls_port()}"
+
+
+def public_url() -> str:
+    """Base of the links citizens get (notice sheets, forms): the hall service as the public reaches it."""
+    return (os.environ.get("HUJI_PUBLIC_URL") or "http://localhost:5080").rstrip("/")

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from bot.catalog.loader import load_valid_catalog
 from bot.catalog.model import Catalog
 from bot.db.build import catalog_fingerprint, rebuild
-from bot.nlu.matcher import PhraseFinder, catalog_patterns
+from bot.nlu.matcher import PhraseFinder
 from bot.settings import SCENARIOS_DIR
 
 POSTGRES_URL = os.environ.get("HUJI_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -27,7 +27,7 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="session")
 def finder(catalog: Catalog) -> PhraseFinder:
-    return PhraseFinder(catalog_patterns(catalog))
+    return PhraseFinder.for_catalog(catalog)
 
 
 @contextmanager

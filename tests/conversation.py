@@ -23,7 +23,13 @@ from actions.booking import (
     ActionLookupBooking,
     ActionOfferSlots,
 )
-from actions.consultation import ActionConsult, ActionExplainWhy, ActionRestartConsultation, ActionShowTemplate
+from actions.consultation import (
+    ActionConsult,
+    ActionExplainWhy,
+    ActionPrintNotice,
+    ActionRestartConsultation,
+    ActionShowTemplate,
+)
 from actions.halls import ActionFindHall
 from bot.nlu.booking_entities import booking_entities
 from bot.nlu.matcher import PhraseFinder
@@ -32,6 +38,7 @@ ACTIONS = {
     "why_ask": ActionExplainWhy(),
     "start_over": ActionRestartConsultation(),
     "show_template": ActionShowTemplate(),
+    "print_notice": ActionPrintNotice(),
     "find_hall": ActionFindHall(),
     "book_appointment": ActionOfferSlots(),
     "choose_slot": ActionChooseSlot(),
@@ -56,7 +63,8 @@ class Conversation:
             intent = match.group(1)
             entities = [{"entity": k, "value": v} for k, v in json.loads(match.group(2) or "{}").items()]
         else:
-            entities = [{"entity": m.entity, "value": m.value} for m in self.finder.find(text)]
+            entities = [{"entity": m.entity, "value": m.value, "start": m.start, "end": m.end}
+                        for m in self.finder.find(text)]
             entities += booking_entities(text)
         if guess:
             entities.append({"entity": "category", "role": "inferred", "value": guess})

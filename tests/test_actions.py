@@ -119,7 +119,7 @@ def test_topic_switch_resets_answers(talk: Conversation) -> None:
     talk.say("非婚生的孩子怎么上户口")
     talk.say("另外我身份证丢了怎么补办")
     assert talk.slots["category"] == "id_card"
-    assert talk.slots["answers"] == {}
+    assert talk.slots["answers"] == {"need": "lost"}, "birth answers dropped, the new message's answer kept"
     assert "改为咨询" in talk.text
 
 
@@ -152,6 +152,24 @@ def test_show_template_after_the_answer(talk: Conversation, catalog: Catalog) ->
     scenario = catalog.trees["birth"].scenario("birth_married_in_time")
     names = [catalog.templates[t].name for t in scenario.templates]
     assert names and all(n.strip("《》") in talk.text for n in names)
+    for t in scenario.templates:
+        assert f"/api/templates/{t}?variant=sample" in talk.text
+        assert f"/api/templates/{t}?variant=prefilled&answers=" in talk.text, "prefilled with the answers given"
+
+
+def test_the_answer_links_its_notice_sheet_and_print_sends_it(talk: Conversation, catalog: Catalog) -> None:
+    talk.say("我老婆刚生了孩子，我们都是广州户口")
+    answer_until_done(talk, catalog, "birth_married_in_time")
+    assert "一次性告知单" in talk.text
+    assert "http://localhost:5080/api/scenarios/birth_married_in_time/notice?" in talk.text
+    talk.say("我要打印", intent="print_notice")
+    assert "/api/scenarios/birth_married_in_time/notice.pdf?" in talk.text
+    assert "marital%3Amarried" in talk.text, "the sheet knows the answers (option ids, never typed text)"
+
+
+def test_print_before_any_outcome_asks_for_the_situation(talk: Conversation) -> None:
+    talk.say("我要打印", intent="print_notice")
+    assert "请先告诉我" in talk.text and "http" not in talk.text
 
 
 def test_extras_stay_conditional_until_the_citizen_says_so(talk: Conversation, catalog: Catalog) -> None:

@@ -47,9 +47,9 @@ def test_sound_alike_needs_most_characters_right(finder: PhraseFinder) -> None:
 def test_categories_are_ranked_by_evidence_and_guessed_when_unnamed(catalog) -> None:  # noqa: ANN001
     from bot.nlu.category_classifier import CategoryClassifier, catalog_examples
     from bot.nlu.entity_extractor import catalog_entities
-    from bot.nlu.matcher import PhraseFinder, catalog_patterns
+    from bot.nlu.matcher import PhraseFinder
 
-    finder, classifier = PhraseFinder(catalog_patterns(catalog)), CategoryClassifier(catalog_examples(catalog))
+    finder, classifier = PhraseFinder.for_catalog(catalog), CategoryClassifier(catalog_examples(catalog))
     both = catalog_entities(finder, classifier, "我户口在单位集体户，孩子刚出生一周，能落到集体户吗")
     assert [e["value"] for e in both if e["entity"] == "category"][0] == "birth", "the business with answers first"
     guessed = catalog_entities(finder, classifier, "出世纸攞咗，BB要点样入户？")

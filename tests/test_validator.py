@@ -18,7 +18,13 @@ categories:
 """
 TEMPLATES = """\
 templates:
-  - {id: form_a, name: 申请表, purpose: 演示}
+  - id: form_a
+    name: 申请表
+    purpose: 演示
+    fields:
+      - {id: who, label: 申请人姓名, example: 张某某}
+      - {id: pick, label: 所选选项, example: 选项甲, fact: q1}
+    body: "{who}申请，选择{pick}。"
 """
 QUESTIONS = """\
 category: demo
@@ -61,7 +67,8 @@ LEAF_B = """\
 
 def problems_for(tmp_path: Path, tree: str, templates: str = TEMPLATES) -> list[Problem]:
     (tmp_path / "categories.yml").write_text(CATEGORIES, encoding="utf-8")
-    (tmp_path / "templates.yml").write_text(templates, encoding="utf-8")
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "demo.yml").write_text(templates, encoding="utf-8")
     (tmp_path / "demo.yml").write_text(textwrap.dedent(tree), encoding="utf-8")
     catalog, problems = load_catalog(tmp_path)
     return problems + validate(catalog)
@@ -149,7 +156,7 @@ def test_duplicate_ids_and_ambiguous_synonyms(tmp_path: Path) -> None:
 
 
 def test_unused_template(tmp_path: Path) -> None:
-    templates = TEMPLATES + "  - {id: form_b, name: 没人用的表, purpose: 演示}\n"
+    templates = TEMPLATES + "  - {id: form_b, name: 没人用的表, purpose: 演示, body: 正文}\n"
     problems = problems_for(tmp_path, QUESTIONS + LEAF_A + LEAF_B, templates)
     assert [(p.kind, p.where) for p in problems] == [("unused-template", "form_b")]
 
@@ -178,3 +185,34 @@ def test_a_broken_catalog_stops_the_command_line_with_the_problems(tmp_path: Pat
     assert main(["build"]) == 1
     err = capsys.readouterr().err
     assert "gap" in err and "demo.yml" in err and "Traceback" not in err
+
+
+def test_template_blanks_and_fields_must_match(tmp_path: Path) -> None:
+    templates = TEMPLATES.replace('body: "{who}申请，选择{pick}。"', 'body: "{who}申请{nobody}。"')
+    problems = problems_for(tmp_path, QUESTIONS + LEAF_A + LEAF_B, templates)
+    assert {(p.kind, p.where) for p in problems} == {("unknown-field", "form_a"), ("unused-field", "form_a")}
+
+
+def test_a_form_never_prefills_personal_data_or_unknown_answers(tmp_path: Path) -> None:
+    templates = TEMPLATES.replace("example: 张某某}", "example: 张某某, fact: q1}").replace("fact: q1}\n    body",
+                                                                                           "fact: q9}\n    body")
+    problems = problems_for(tmp_path, QUESTIONS + LEAF_A + LEAF_B, templates)
+    assert {p.kind for p in problems} == {"personal-prefill", "unknown-question"}
+
+
+NUMERIC = """\
+  - id: q3
+    prompt: 今年多大？
+    why: 演示
+    number: {unit: 岁}
+    options:
+      - {id: young, label: 不满16周岁, range: [0, 16]}
+      - {id: old, label: 16周岁及以上, range: [%s, null]}
+"""
+
+
+@pytest.mark.parametrize(("low", "kind"), [(16, None), (18, "band-gap"), (12, "band-overlap")])
+def test_numeric_bands_cover_every_value_once(tmp_path: Path, low: int, kind: str | None) -> None:
+    tree = QUESTIONS.replace("scenarios:\n", NUMERIC % low + "scenarios:\n") + LEAF_A + LEAF_B
+    problems = problems_for(tmp_path, tree)
+    assert [p.kind for p in problems] == ([kind] if kind else [])

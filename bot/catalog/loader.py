@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.catalog.model import (
+    NUMBER_UNITS,
     Catalog,
     CategoryInfo,
     CategoryTree,
@@ -18,6 +19,7 @@ from bot.catalog.model import (
     Conditions,
     Extra,
     Material,
+    NumberSpec,
     Online,
     Option,
     OptionGroup,
@@ -25,13 +27,14 @@ from bot.catalog.model import (
     Scenario,
     Source,
     Template,
+    TemplateField,
     TimeLimit,
 )
 from bot.catalog.problems import CatalogError, Problem
 
 CATEGORIES_FILE = "categories.yml"
-TEMPLATES_FILE = "templates.yml"
-NOT_TREES = {CATEGORIES_FILE, TEMPLATES_FILE, "halls.yml"}
+TEMPLATES_DIR = "templates"  # one file per topic, so editors of different categories do not collide
+NOT_TREES = {CATEGORIES_FILE, "halls.yml"}
 
 
 def _line(node: Any, key: Any = None) -> int:
@@ -156,14 +159,47 @@ class _Reader:
                               _text(s.get("reliability")) or "UNVERIFIED"))
         return out
 
+    def template(self, node: dict, file: str) -> Template:
+        tid = self.required(node, "id", "")
+        fields = []
+        for f in self.seq(node.get("fields"), "fields", _line(node), tid):
+            f = self.mapping(f, "field", _line(node), tid)
+            values = self.mapping(f.get("values") or {}, "values", _line(f), tid)
+            fields.append(TemplateField(self.required(f, "id", tid), self.required(f, "label", tid),
+                                        self.required(f, "example", tid), _text(f.get("fact")),
+                                        {str(k): _text(v) for k, v in values.items()}, _line(f)))
+        return Template(tid, self.required(node, "name", tid), _text(node.get("purpose")), fields,
+                        self.required(node, "body", tid), _text(node.get("signer")), file, _line(node))
+
+    def number(self, node: Any, line: int, where: str) -> NumberSpec | None:
+        if node is None:
+            return None
+        node = self.mapping(node, "number", line, where)
+        unit = _text(node.get("unit"))
+        if unit not in NUMBER_UNITS:
+            self.problem(line, "bad-value", f"number.unit 应为 {'、'.join(NUMBER_UNITS)} 之一，得到 {unit!r}", where)
+        return NumberSpec(unit, _texts(node.get("cues")))
+
+    def band(self, node: dict, where: str) -> tuple[float | None, float | None]:
+        value = node.get("range")
+        if value is None:
+            return None, None
+        if (not isinstance(value, list) or len(value) != 2
+                or any(v is not None and not isinstance(v, (int, float)) for v in value)):
+            self.problem(_line(node, "range"), "bad-value", f"range 应为 [下限, 上限)，得到 {value!r}", where)
+            return None, None
+        low, high = (None if v is None else float(v) for v in value)
+        return low, high
+
     # --- documents ----------------------------------------------------------------------
     def question(self, node: dict) -> Question:
         qid = self.required(node, "id", "")
         options = []
         for o in self.seq(node.get("options"), "options", _line(node), qid):
             o = self.mapping(o, "option", _line(node), qid)
+            low, high = self.band(o, qid)
             options.append(Option(self.required(o, "id", qid), self.required(o, "label", qid),
-                                  _texts(o.get("synonyms")), _line(o)))
+                                  _texts(o.get("synonyms")), _line(o), low, high))
         if len(options) < 2:
             self.problem(_line(node), "too-few-options", "问题至少要有两个选项", qid)
         groups = []
@@ -171,7 +207,8 @@ class _Reader:
             g = self.mapping(g, "group", _line(node), qid)
             groups.append(OptionGroup(_texts(g.get("options")), _texts(g.get("synonyms")), _line(g)))
         return Question(qid, self.required(node, "prompt", qid), self.required(node, "why", qid), options,
-                        _text(node.get("yes")) or None, _text(node.get("no")) or None, groups, _line(node))
+                        _text(node.get("yes")) or None, _text(node.get("no")) or None, groups, _line(node),
+                        self.number(node.get("number"), _line(node, "number"), qid))
 
     def scenario(self, node: dict, code: str, defaults: dict, sets: dict[str, list[ChecklistItem]]) -> Scenario:
         sid = self.required(node, "id", "")
@@ -196,7 +233,8 @@ class _Reader:
             time_limit=TimeLimit(_text(tl.get("apply_within")), working_days, _text(tl.get("note"))),
             fee=_text(merged.get("fee")),
             online=Online(bool(online.get("available", False)), _text(online.get("channel")),
-                          _text(online.get("note"))),
+                          _text(online.get("note")), _text(online.get("business")),
+                          bool(online.get("postal", False))),
             notes=_texts(node.get("notes")),
             examples=_texts(node.get("examples")),
             sources=self.sources(merged.get("sources"), _line(node), sid),
@@ -231,6 +269,7 @@ class _Reader:
                 templates=_texts(e.get("templates")),
                 ask=bool(e.get("ask", False)),
                 line=_line(e),
+                mention=bool(e.get("mention", True)),
             ))
         return CategoryTree(code, questions, scenarios, extras, self.file, sets)
 
@@ -249,17 +288,18 @@ def load_catalog(directory: Path) -> tuple[Catalog, list[Problem]]:
                                        _texts(c.get("examples")), _line(c)))
     problems += reader.problems
 
-    reader = _Reader(str(directory / TEMPLATES_FILE))
-    doc = reader.load(directory / TEMPLATES_FILE) or {}
     templates: dict[str, Template] = {}
-    for t in reader.seq(reader.mapping(doc, "templates.yml", 1).get("templates"), "templates", 1):
-        t = reader.mapping(t, "template", 1)
-        tid = reader.required(t, "id", "")
-        if tid in templates:
-            reader.problem(_line(t), "duplicate-id", f"模板 id `{tid}` 重复", tid)
-        templates[tid] = Template(tid, reader.required(t, "name", tid), _text(t.get("purpose")),
-                                  _texts(t.get("fields")), _text(t.get("sample")), _line(t))
-    problems += reader.problems
+    for path in sorted((directory / TEMPLATES_DIR).glob("*.yml")):
+        reader = _Reader(str(path))
+        doc = reader.load(path) or {}
+        for t in reader.seq(reader.mapping(doc, path.name, 1).get("templates"), "templates", 1):
+            t = reader.mapping(t, "template", 1)
+            template = reader.template(t, str(path))
+            if template.id in templates:
+                reader.problem(_line(t), "duplicate-id",
+                               f"模板 id `{template.id}` 重复（已在 {templates[template.id].file}）", template.id)
+            templates[template.id] = template
+        problems += reader.problems
 
     trees: dict[str, CategoryTree] = {}
     for path in sorted(directory.glob("*.yml")):

@@ -24,6 +24,12 @@ class Option:
     label: str
     synonyms: list[str] = field(default_factory=list)
     line: int = 0
+    # for a numeric question: the band [low, high) this option covers; None = unbounded on that side
+    low: float | None = None
+    high: float | None = None
+
+    def covers(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value < self.high)
 
     def phrases(self) -> list[str]:
         """Every phrase that names this option in free text, label included."""
@@ -39,6 +45,17 @@ class OptionGroup:
     line: int = 0
 
 
+NUMBER_UNITS: tuple[str, ...] = ("岁", "年", "个月", "天", "分", "次")
+
+
+@dataclass
+class NumberSpec:
+    """How a number in free text answers a question: its unit, and words that tie it to this question."""
+
+    unit: str
+    cues: list[str] = field(default_factory=list)  # needed when the question is not the one being asked
+
+
 @dataclass
 class Question:
     id: str
@@ -49,6 +66,7 @@ class Question:
     no: str | None = None  # option chosen by a bare "不是/没有"
     groups: list[OptionGroup] = field(default_factory=list)
     line: int = 0
+    number: NumberSpec | None = None  # the citizen may answer with a number ("我今年35岁")
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)
@@ -94,6 +112,8 @@ class Online:
     available: bool = False
     channel: str = ""
     note: str = ""
+    business: str = ""  # the online service item's name (居住证签注); scenarios of one item share it
+    postal: bool = False  # the result can be posted (邮政寄递)
 
 
 @dataclass
@@ -131,6 +151,8 @@ class Extra:
     templates: list[str] = field(default_factory=list)
     ask: bool = False  # ask its question; otherwise it is shown as "如属…" unless already answered
     line: int = 0
+    # False: never shown as "如属…" to everyone, only once the citizen raised it (a baby who died)
+    mention: bool = True
 
     def applies_to(self, scenario: Scenario) -> bool:
         if self.scenarios is None:
@@ -168,13 +190,30 @@ class CategoryInfo:
 
 
 @dataclass
+class TemplateField:
+    """One blank of a form: what it asks, a clearly fictitious example, and the answer that may prefill it."""
+
+    id: str
+    label: str
+    example: str
+    fact: str = ""  # a question id (its answer's label, or `values`) or "district"; never personal data
+    values: dict[str, str] = field(default_factory=dict)  # option id -> wording on the form
+    line: int = 0
+
+
+@dataclass
 class Template:
     id: str
     name: str
     purpose: str
-    fields: list[str] = field(default_factory=list)
-    sample: str = ""
+    fields: list[TemplateField] = field(default_factory=list)
+    body: str = ""  # the form's text; {field_id} marks a blank
+    signer: str = ""  # who signs and dates the form (申请人, 父母双方 …); "" = no signature block
+    file: str = ""
     line: int = 0
+
+    def field(self, field_id: str) -> TemplateField | None:
+        return next((f for f in self.fields if f.id == field_id), None)
 
 
 @dataclass
@@ -189,6 +228,11 @@ class Catalog:
 
     def info(self, code: str) -> CategoryInfo | None:
         return next((c for c in self.categories if c.code == code), None)
+
+    def trees_using(self, template_id: str) -> list[CategoryTree]:
+        """The categories whose scenarios or extras name this form: its prefills read their answers."""
+        return [t for t in self.trees.values()
+                if any(template_id in item.templates for item in [*t.scenarios, *t.extras])]
 
     @property
     def scenario_count(self) -> int:

@@ -81,6 +81,10 @@ class _TreeCheck:
                 if unknown or len(g.options) < 2:
                     self.add(g.line or q.line, "unknown-option" if unknown else "bad-choice",
                              f"groups 应列出本问题的至少两个选项，未知选项：{unknown}", q.id)
+            if q.number is not None:
+                self.check_bands(q)
+            elif any(o.low is not None or o.high is not None for o in q.options):
+                self.add(q.line, "bad-value", "选项有 range，但问题没有 number（单位）", q.id)
             owner: dict[str, str] = {}
             named = [(o.id, o.phrases()) for o in q.options] + [("|".join(g.options), g.synonyms) for g in q.groups]
             for oid, phrases in named:
@@ -89,6 +93,28 @@ class _TreeCheck:
                         self.add(q.line, "ambiguous-synonym",
                                  f"「{phrase}」同时属于选项 `{owner[phrase]}` 和 `{oid}`", q.id)
                     owner[phrase] = oid
+
+    def check_bands(self, q) -> None:
+        """A numeric question's bands cover every value from 0 up, each exactly once."""
+        bands = sorted(q.options, key=lambda o: -1 if o.low is None else o.low)
+        if any(o.low is None and o.high is None for o in bands):
+            self.add(q.line, "bad-band", "数字问题的每个选项都要写 range: [下限, 上限)", q.id)
+            return
+        edge = 0.0
+        for o in bands:
+            low = 0.0 if o.low is None else o.low
+            if low != edge:
+                kind = "band-gap" if low > edge else "band-overlap"
+                self.add(o.line or q.line, kind,
+                         f"选项 `{o.id}` 从 {low:g} 开始，应从 {edge:g} 开始（区间之间不能有空缺或重叠）", q.id)
+            if o.high is None:
+                if o is not bands[-1]:
+                    self.add(o.line or q.line, "band-overlap", f"选项 `{o.id}` 没有上限，却不是最后一个区间", q.id)
+                return
+            if o.high <= low:
+                self.add(o.line or q.line, "bad-band", f"选项 `{o.id}` 的上限应大于下限", q.id)
+            edge = o.high
+        self.add(q.line, "band-gap", f"数字问题的区间只覆盖到 {edge:g}，最后一个区间的上限应为 null", q.id)
 
     def check_conditions(self, when: Conditions, line: int, where: str) -> None:
         for qid, allowed in when.items():
@@ -130,7 +156,7 @@ class _TreeCheck:
             self.check_checklist(s.materials, s.id, s.line)
             for t in s.templates:
                 if t not in self.catalog.templates:
-                    self.add(s.line, "unknown-template", f"模板 `{t}` 不在 templates.yml 中", s.id)
+                    self.add(s.line, "unknown-template", f"模板 `{t}` 不在 templates/ 中", s.id)
             if not s.sources:
                 self.add(s.line, "no-source", "缺少 sources（依据）", s.id)
             for src in s.sources:
@@ -157,7 +183,7 @@ class _TreeCheck:
                     self.add(e.line, "unknown-scenario", f"附加规则引用了不存在的情景 `{sid}`", e.id)
             for t in e.templates:
                 if t not in self.catalog.templates:
-                    self.add(e.line, "unknown-template", f"模板 `{t}` 不在 templates.yml 中", e.id)
+                    self.add(e.line, "unknown-template", f"模板 `{t}` 不在 templates/ 中", e.id)
             if not (e.materials or e.notes or e.who_must_come):
                 self.add(e.line, "empty-extra", "附加规则没有材料、提示或到场要求", e.id)
 
@@ -211,8 +237,9 @@ def validate(catalog: Catalog) -> list[Problem]:
     used = {t for tree in catalog.trees.values() for item in [*tree.scenarios, *tree.extras] for t in item.templates}
     for t in catalog.templates.values():
         if t.id not in used:
-            problems.append(Problem("templates.yml", t.line, "unused-template",
+            problems.append(Problem(t.file, t.line, "unused-template",
                                     "没有任何情景或附加规则引用这个模板", t.id))
+    problems += _template_problems(catalog)
     scenario_ids: dict[str, str] = {}
     for tree in catalog.trees.values():
         problems += _TreeCheck(tree, catalog).run()
@@ -221,4 +248,40 @@ def validate(catalog: Catalog) -> list[Problem]:
                 problems.append(Problem(tree.file, s.line, "duplicate-id",
                                         f"情景 id 与 {scenario_ids[s.id]} 重复", s.id))
             scenario_ids[s.id] = tree.file
+    return problems
+
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+PERSONAL_WORDS = ("姓名", "身份号码", "电话", "手机", "护照号码", "证件号码")
+
+
+def _template_problems(catalog: Catalog) -> list[Problem]:
+    """Every blank of a form's body is a declared field and every field is used; prefills name real answers."""
+    problems: list[Problem] = []
+    for t in catalog.templates.values():
+        trees = catalog.trees_using(t.id)
+        def add(kind: str, message: str) -> None:
+            problems.append(Problem(t.file, t.line, kind, message, t.id))  # noqa: B023 - called in this loop
+        used = PLACEHOLDER.findall(t.body)
+        ids = [f.id for f in t.fields]
+        for unknown in sorted(set(used) - set(ids)):
+            add("unknown-field", f"正文中的 {{{unknown}}} 没有在 fields 中定义")
+        for unused in sorted(set(ids) - set(used)):
+            add("unused-field", f"字段 `{unused}` 没有出现在正文中")
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            add("duplicate-id", f"字段 id `{dup}` 重复")
+        for f in t.fields:
+            if not f.fact:
+                continue
+            if any(w in f.label for w in PERSONAL_WORDS):
+                add("personal-prefill", f"字段 `{f.id}`（{f.label}）是个人信息，不能用 fact 预填")
+            if f.fact == "district":
+                continue
+            asked = [q for tree in trees if (q := tree.question(f.fact)) is not None]
+            if trees and not asked:
+                add("unknown-question", f"字段 `{f.id}` 的 fact `{f.fact}` 不是使用本模板的分类中的问题")
+                continue
+            for option_id in f.values:
+                if asked and all(q.option(option_id) is None for q in asked):
+                    add("unknown-option", f"字段 `{f.id}` 的 values 中，问题 `{f.fact}` 没有选项 `{option_id}`")
     return problems

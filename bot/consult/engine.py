@@ -78,7 +78,7 @@ def next_step(tree: CategoryTree, answers: Answers) -> Step:
         open_extras = [e for e in tree.extras if e.applies_to(scenario) and consistent(e.when, answers)]
         question = _first_open_question(tree, [e.when for e in open_extras if e.ask], answers)
         extras = [e for e in open_extras if satisfied(e.when, answers)]
-        possible = [e for e in open_extras if not e.ask and not satisfied(e.when, answers)]
+        possible = [e for e in open_extras if not e.ask and e.mention and not satisfied(e.when, answers)]
         return Step(question=question, scenario=scenario, extras=extras, possible_extras=possible,
                     candidates=candidates)
     question = _first_open_question(tree, [s.when for s in candidates], answers)

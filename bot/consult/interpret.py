@@ -10,6 +10,7 @@ import cn2an
 from bot.catalog.model import CategoryTree, Option, Question
 from bot.consult.engine import choices
 from bot.nlu.matcher import parse_fact
+from bot.nlu.numbers import bare_number, quantities
 
 ORDINAL = re.compile(r"^\s*(?:第|选)?\s*([0-9一二三四五六七八九十两]+)\s*(?:个|项|条|号)?\s*$")
 
@@ -19,21 +20,37 @@ class Reading:
     categories: list[str] = field(default_factory=list)  # businesses the message names, in order of evidence
     facts: dict[str, dict[str, str]] = field(default_factory=dict)  # category -> {question: option}
     inferred: str | None = None  # the classifier's guess when the message names no business
+    # where in the message each business was named, and where each business's answers were
+    named_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    answered_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def _only_an_answer_of(self, category: str, current: str | None) -> bool:
+        """Every mention of the business is also an answer to the current one: "孩子落单位集体户" during a birth
+        consultation answers it; it does not ask about 集体户口."""
+        if current is None or category == current or category not in self.named_at:
+            return False
+        answers = self.answered_at.get(current, [])
+        return all(any(a <= s and e <= b for a, b in answers) for s, e in self.named_at[category])
 
     def categories_implied(self) -> list[str]:
         return self.categories + [c for c in self.facts if c not in self.categories]
 
     def target(self, current: str | None, known: set[str]) -> str | None:
-        """The business to talk about: the current one if named again, else the best named one, else the
-        current one; the classifier's guess only when there is none (a guess never switches topic)."""
-        named = [c for c in self.categories_implied() if c in known]
+        """The business to talk about: a business the message names (the current one if named again), else the
+        current one; at the start, the classifier's guess, else the business most of the answers belong to.
+
+        Answers alone never switch topic: with 21 businesses, "孩子" or "广州户口" answers a question of many."""
+        named = [c for c in self.categories if c in known and not self._only_an_answer_of(c, current)]
         if current in named:
             return current
         if named:
             return named[0]
-        if current is None and self.inferred in known:
+        if current is not None:
+            return current
+        if self.inferred in known:
             return self.inferred
-        return current
+        by_answers = sorted((c for c in self.facts if c in known), key=lambda c: -len(self.facts[c]))
+        return by_answers[0] if by_answers else None
 
 
 def read_entities(entities: list[dict]) -> Reading:
@@ -42,11 +59,16 @@ def read_entities(entities: list[dict]) -> Reading:
         value = str(e.get("value", ""))
         if e.get("entity") == "category" and e.get("role") == "inferred":
             reading.inferred = value
-        elif e.get("entity") == "category" and value not in reading.categories:
-            reading.categories.append(value)
+        elif e.get("entity") == "category":
+            if value not in reading.categories:
+                reading.categories.append(value)
+            if "start" in e:
+                reading.named_at.setdefault(value, []).append((e["start"], e["end"]))
         elif e.get("entity") == "fact" and (parsed := parse_fact(value)):
             category, question, option = parsed
             reading.facts.setdefault(category, {})[question] = option  # a later mention wins
+            if "start" in e:
+                reading.answered_at.setdefault(category, []).append((e["start"], e["end"]))
     return reading
 
 
@@ -66,6 +88,8 @@ def answer_to_pending(question: Question, shown: list[Option], text: str, intent
     `shown` are the options the citizen was offered, in button order: numbers refer to them.
     """
     text = (text or "").strip()
+    if question.number is not None and (option := _numeric_answer(question, shown, text)) is not None:
+        return option
     number = _ordinal(text)
     if number is not None and 1 <= number <= len(shown):
         return shown[number - 1].id
@@ -77,6 +101,16 @@ def answer_to_pending(question: Question, shown: list[Option], text: str, intent
     if intent == "deny" and question.no:
         return question.no
     return None
+
+
+def _numeric_answer(question: Question, shown: list[Option], text: str) -> str | None:
+    """"35岁" or "三十五" for "申请人今年多大？"; a bare small number stays a button number."""
+    assert question.number is not None
+    said = [q.value for q in quantities(text) if q.unit == question.number.unit]
+    value = said[0] if said else bare_number(text)
+    if value is None or (not said and 1 <= value <= len(shown) and value == int(value)):
+        return None
+    return next((o.id for o in question.options if o.covers(value)), None)
 
 
 def valid_facts(tree: CategoryTree, facts: dict[str, str]) -> dict[str, str]:

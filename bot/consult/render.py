@@ -54,7 +54,7 @@ def checklist_lines(items: list[ChecklistItem]) -> list[str]:
     return lines
 
 
-def _time_limit(s: Scenario) -> str:
+def time_limit_text(s: Scenario) -> str:
     parts = []
     if s.time_limit.apply_within:
         parts.append(f"申报期限：{s.time_limit.apply_within}")
@@ -89,21 +89,21 @@ def _materials_of(items: list[ChecklistItem]) -> list[Material]:
 
 
 def scenario_answer(s: Scenario, extras: list[Extra], category_name: str, templates: list[Template],
-                    possible: list[tuple[str, Extra]] = ()) -> str:
+                    possible: list[tuple[str, Extra]] = (), notice_url: str = "") -> str:
     lines = [f"【{category_name}｜{s.title}】", f"{VERDICT_LABELS.get(s.verdict, s.verdict)}：{s.reason}"]
     materials = list(s.materials) + [m for e in extras for m in e.materials]
     if materials:
         lines += ["", "📋 需要准备的材料："] + checklist_lines(materials)
     if templates:
         lines += ["", "📝 需要填写：" + "、".join(f"《{t.name.strip('《》')}》" for t in templates)
-                  + "（回复“看模板”查看填写样式）"]
+                  + "（回复“看模板”获取空白表和样表）"]
     who = "；".join(w for w in [s.who_must_come, *(e.who_must_come for e in extras)] if w)
     facts = [
         ("👤 谁来办理", who),
         ("📍 在哪办理", s.where),
-        ("⏱ 办理时限", _time_limit(s)),
+        ("⏱ 办理时限", time_limit_text(s)),
         ("💰 费用", s.fee),
-        ("🌐 网上办理", _online(s)),
+        ("🌐 网上办理", online_text(s)),
     ]
     lines.append("")
     lines += [f"{label}：{value}" for label, value in facts if value]
@@ -117,24 +117,32 @@ def scenario_answer(s: Scenario, extras: list[Extra], category_name: str, templa
     if s.sources:
         cited = "；".join(f"{src.title}{RELIABILITY_NOTES.get(src.reliability, '')}" for src in s.sources)
         lines += ["", f"依据：{cited}。资料核实于 {s.last_verified}，政策如有调整以窗口告知为准。"]
+    if notice_url:
+        lines += ["", f"🖨 一次性告知单（可打印，带上它去窗口）：{notice_url}"]
     return "\n".join(lines)
 
 
-def _online(s: Scenario) -> str:
+def online_text(s: Scenario) -> str:
     if s.online.available:
-        parts = ["可以网上办理" + (f"：{s.online.channel}" if s.online.channel else ""), s.online.note]
+        item = f"「{s.online.business}」" if s.online.business else ""
+        parts = [f"可以网上办理{item}" + (f"：{s.online.channel}" if s.online.channel else ""),
+                 "办好的证件可以邮寄到家" if s.online.postal else "", s.online.note]
     else:
         parts = ["暂不能全程网上办理", s.online.note]
     return "。".join(p.rstrip("。") for p in parts if p) + "。"
 
 
-def template_text(t: Template) -> str:
-    lines = [f"📝《{t.name.strip('《》')}》", t.purpose]
-    if t.fields:
-        lines.append("需要填写：" + "、".join(t.fields))
-    if t.sample:
-        lines += ["参考样式：", t.sample.strip()]
+def template_text(t: Template, blank_url: str, sample_url: str, prefilled_url: str = "") -> str:
+    lines = [f"📝《{t.name.strip('《》')}》", t.purpose, f"空白表（可打印）：{blank_url}",
+             f"样表（填写示例）：{sample_url}"]
+    if prefilled_url:
+        lines.append(f"按您的情况预填的表：{prefilled_url}")
     return "\n".join(line for line in lines if line)
+
+
+def notice_text(s: Scenario, html_url: str, pdf_url: str) -> str:
+    return (f"这是「{s.title}」的一次性告知单，材料清单、办理地点、时限和费用都在上面，可以打印或保存到手机：\n"
+            f"网页版：{html_url}\nPDF（A4 打印）：{pdf_url}")
 
 
 HELP_BUTTONS: list[Button] = [
@@ -145,6 +153,7 @@ AFTER_ANSWER_BUTTONS: list[Button] = [
     {"title": "去哪里办（附近大厅与排队）", "payload": "/find_hall"},
     {"title": "预约办理", "payload": "/book_appointment"},
     {"title": "看模板", "payload": "/show_template"},
+    {"title": "打印告知单", "payload": "/print_notice"},
     *HELP_BUTTONS,
 ]
 

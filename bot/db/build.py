@@ -28,8 +28,8 @@ from bot.db.repository import CatalogRepository
 def catalog_fingerprint(directory: Path) -> str:
     """Hash of every catalog file: the database (and the model) are rebuilt when it changes."""
     digest = hashlib.sha256()
-    for path in sorted(directory.glob("*.yml")):
-        digest.update(path.name.encode())
+    for path in sorted(directory.rglob("*.yml")):
+        digest.update(str(path.relative_to(directory)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -68,7 +68,8 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
     with Session(engine, future=True) as session, session.begin():
         session.add(CatalogMeta(key="version", value=version))
         for t in catalog.templates.values():
-            session.add(TemplateRow(id=t.id, name=t.name, purpose=t.purpose, fields=t.fields, sample=t.sample))
+            session.add(TemplateRow(id=t.id, name=t.name, purpose=t.purpose, body=t.body, signer=t.signer,
+                                    fields=[{k: v for k, v in asdict(f).items() if k != "line"} for f in t.fields]))
         for position, info in enumerate(catalog.categories):
             session.add(CategoryRow(code=info.code, position=position, name=info.name, summary=info.summary,
                                     keywords=info.keywords, examples=info.examples,
@@ -78,9 +79,9 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
             for position, q in enumerate(tree.questions):
                 session.add(QuestionRow(
                     category_code=tree.code, key=q.id, position=position, prompt=q.prompt, why=q.why,
-                    yes_option=q.yes, no_option=q.no,
+                    yes_option=q.yes, no_option=q.no, number=asdict(q.number) if q.number else None,
                     groups=[{"options": g.options, "synonyms": g.synonyms} for g in q.groups],
-                    options=[OptionRow(key=o.id, position=i, label=o.label, synonyms=o.synonyms)
+                    options=[OptionRow(key=o.id, position=i, label=o.label, synonyms=o.synonyms, low=o.low, high=o.high)
                              for i, o in enumerate(q.options)],
                 ))
             for position, s in enumerate(tree.scenarios):
@@ -90,7 +91,8 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
                     who_must_come=s.who_must_come, where=s.where, apply_within=s.time_limit.apply_within,
                     working_days=s.time_limit.working_days, time_note=s.time_limit.note, fee=s.fee,
                     online_available=s.online.available, online_channel=s.online.channel,
-                    online_note=s.online.note, notes=s.notes, examples=s.examples,
+                    online_note=s.online.note, online_business=s.online.business,
+                    online_postal=s.online.postal, notes=s.notes, examples=s.examples,
                     sources=[asdict(src) for src in s.sources], templates=s.templates,
                     last_verified=s.last_verified,
                 ))
@@ -100,7 +102,7 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
                 row = ExtraRow(category_code=tree.code, key=e.id, position=position,
                                conditions={q: list(v) for q, v in e.when.items()},
                                scenario_ids=e.scenarios, notes=e.notes, who_must_come=e.who_must_come,
-                               templates=e.templates, ask=e.ask)
+                               templates=e.templates, ask=e.ask, mention=e.mention)
                 session.add(row)
                 session.flush()
                 _save_checklist(session, e.materials, extra_id=row.id)

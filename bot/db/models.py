@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.schema import Column
 
@@ -39,6 +39,7 @@ class QuestionRow(Base):
     yes_option = Column(String(64))
     no_option = Column(String(64))
     groups = Column(JSON, nullable=False, default=list)  # [{"options": [...], "synonyms": [...]}]
+    number = Column(JSON)  # {"unit": "岁", "cues": [...]} for a question answered by a number
     options = relationship("OptionRow", order_by="OptionRow.position", cascade="all, delete-orphan")
 
 
@@ -50,6 +51,8 @@ class OptionRow(Base):
     position = Column(Integer, nullable=False)
     label = Column(Text, nullable=False)
     synonyms = Column(JSON, nullable=False, default=list)
+    low = Column(Float)  # numeric band [low, high)
+    high = Column(Float)
 
 
 class TemplateRow(Base):
@@ -57,8 +60,9 @@ class TemplateRow(Base):
     id = Column(String(64), primary_key=True)
     name = Column(Text, nullable=False)
     purpose = Column(Text, nullable=False, default="")
-    fields = Column(JSON, nullable=False, default=list)
-    sample = Column(Text, nullable=False, default="")
+    fields = Column(JSON, nullable=False, default=list)  # [{"id", "label", "example", "fact", "values"}]
+    body = Column(Text, nullable=False, default="")
+    signer = Column(Text, nullable=False, default="")
 
 
 class ScenarioRow(Base):
@@ -79,6 +83,8 @@ class ScenarioRow(Base):
     online_available = Column(Boolean, nullable=False, default=False)
     online_channel = Column(Text, nullable=False, default="")
     online_note = Column(Text, nullable=False, default="")
+    online_business = Column(Text, nullable=False, default="")
+    online_postal = Column(Boolean, nullable=False, default=False)
     notes = Column(JSON, nullable=False, default=list)
     examples = Column(JSON, nullable=False, default=list)
     sources = Column(JSON, nullable=False, default=list)
@@ -104,6 +110,7 @@ class ExtraRow(Base):
     who_must_come = Column(Text, nullable=False, default="")
     templates = Column(JSON, nullable=False, default=list)
     ask = Column(Boolean, nullable=False, default=False)
+    mention = Column(Boolean, nullable=False, default=True)
     materials = relationship(
         "MaterialRow",
         primaryjoin="and_(ExtraRow.id == MaterialRow.extra_id, MaterialRow.parent_id == None)",

@@ -12,6 +12,7 @@ from bot.catalog.model import (
     ChoiceGroup,
     Extra,
     Material,
+    NumberSpec,
     Online,
     Option,
     OptionGroup,
@@ -19,6 +20,7 @@ from bot.catalog.model import (
     Scenario,
     Source,
     Template,
+    TemplateField,
     TimeLimit,
 )
 from bot.db.models import CatalogMeta, CategoryRow, ExtraRow, MaterialRow, QuestionRow, ScenarioRow, TemplateRow
@@ -46,7 +48,8 @@ def _scenario(r: ScenarioRow) -> Scenario:
         reason=r.reason, who_must_come=r.who_must_come, materials=_checklist(r.materials),
         templates=list(r.templates), where=r.where,
         time_limit=TimeLimit(r.apply_within, r.working_days, r.time_note), fee=r.fee,
-        online=Online(r.online_available, r.online_channel, r.online_note), notes=list(r.notes),
+        online=Online(r.online_available, r.online_channel, r.online_note, r.online_business, r.online_postal),
+        notes=list(r.notes),
         examples=list(r.examples), sources=[Source(**s) for s in r.sources], last_verified=r.last_verified,
     )
 
@@ -86,13 +89,15 @@ class CatalogRepository:
         return CategoryTree(
             code=code,
             questions=[Question(q.key, q.prompt, q.why,
-                                [Option(o.key, o.label, list(o.synonyms)) for o in q.options],
+                                [Option(o.key, o.label, list(o.synonyms), 0, o.low, o.high) for o in q.options],
                                 q.yes_option, q.no_option,
-                                [OptionGroup(g["options"], g["synonyms"]) for g in q.groups]) for q in questions],
+                                [OptionGroup(g["options"], g["synonyms"]) for g in q.groups], 0,
+                                NumberSpec(**q.number) if q.number else None) for q in questions],
             scenarios=[_scenario(s) for s in scenarios],
             extras=[Extra(e.key, _conditions(e.conditions),
                           list(e.scenario_ids) if e.scenario_ids is not None else None,
-                          _checklist(e.materials), list(e.notes), e.who_must_come, list(e.templates), e.ask)
+                          _checklist(e.materials), list(e.notes), e.who_must_come, list(e.templates), e.ask,
+                          mention=e.mention)
                     for e in extras],
         )
 
@@ -104,4 +109,12 @@ class CatalogRepository:
 
     def templates(self, ids: list[str]) -> list[Template]:
         rows = {r.id: r for r in self.session.execute(select(TemplateRow).where(TemplateRow.id.in_(ids))).scalars()}
-        return [Template(r.id, r.name, r.purpose, list(r.fields), r.sample) for i in ids if (r := rows.get(i))]
+        return [_template(r) for i in ids if (r := rows.get(i))]
+
+    def template(self, template_id: str) -> Template | None:
+        row = self.session.get(TemplateRow, template_id)
+        return _template(row) if row else None
+
+
+def _template(r: TemplateRow) -> Template:
+    return Template(r.id, r.name, r.purpose, [TemplateField(**f) for f in r.fields], r.body, r.signer)

@@ -11,6 +11,7 @@ marked with the role "inferred": it may start a consultation but never switches 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -25,7 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.booking_entities import booking_entities
 from bot.nlu.category_classifier import CategoryClassifier, catalog_examples
-from bot.nlu.matcher import PhraseFinder, catalog_patterns
+from bot.nlu.matcher import PhraseFinder
 
 PATTERNS_FILE = "patterns.json"
 EXAMPLES_FILE = "category_examples.json"
@@ -63,7 +64,7 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         from bot.catalog.loader import load_valid_catalog
 
         catalog = load_valid_catalog(Path(self._config["catalog_dir"]))
-        self._finder = PhraseFinder(catalog_patterns(catalog))
+        self._finder = PhraseFinder.for_catalog(catalog)
         self._classifier = CategoryClassifier(catalog_examples(catalog))
         with self._storage.write_to(self._resource) as directory:
             (Path(directory) / PATTERNS_FILE).write_text(self._finder.to_json(), encoding="utf-8")
@@ -99,18 +100,18 @@ def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text:
     matches = finder.find(text)
     facts = [{"entity": m.entity, "value": m.value, "start": m.start, "end": m.end, "confidence": 1.0}
              for m in matches if m.entity == "fact"]
-    with_facts = {f["value"].split(":", 1)[0] for f in facts}
+    answers = Counter(f["value"].split(":", 1)[0] for f in facts)  # evidence: how many answers each business got
     named = [{"entity": "category", "value": m.value, "start": m.start, "end": m.end, "confidence": 1.0}
              for m in matches if m.entity == "category"]
     codes = {e["value"] for e in named}
     likely = classifier.probabilities(text) if len(codes) > 1 or (guess and not codes) else {}
     if named:
-        return sorted(named, key=lambda e: (e["value"] not in with_facts, -likely.get(e["value"], 0.0),
+        return sorted(named, key=lambda e: (-answers[e["value"]], -likely.get(e["value"], 0.0),
                                             e["start"])) + facts
-    if likely and not with_facts:
+    if likely:
         code, p = max(likely.items(), key=lambda kv: kv[1])
         if p >= INFER_THRESHOLD:
-            # the whole message is the evidence for a guess
+            # the whole message is the evidence for a guess; the answers it holds stay (for that business)
             return [{"entity": "category", "role": "inferred", "value": code, "start": 0, "end": len(text),
-                     "confidence": round(float(p), 3)}]
+                     "confidence": round(float(p), 3)}] + facts
     return facts

@@ -10,8 +10,13 @@ from bot.catalog.model import Catalog
 from bot.nlu.matcher import JIEBA_FREQ, catalog_patterns
 
 HEADER = "# Generated from scenarios/*.yml by `./huji build`. Do not edit: change the catalog instead.\n"
-SAMPLE = 4  # answer phrases per option used as `consult` examples, so consult does not drown the other intents
-TEMPLATE_ASKS = ("{name}怎么写", "{name}的模板", "看一下{name}样本", "{name}格式是什么样的")
+# DIET learns only "is this a consultation" from these (the catalog matcher and the category classifier, which see
+# every phrase and example, decide which business and which answer): a sample keeps training within budget and
+# keeps consult from drowning the other intents.
+SAMPLE = 2  # answer phrases per option used as `consult` examples
+EXAMPLES_PER_SCENARIO = 2
+TEMPLATE_ASKS = ("{name}怎么写", "{name}的模板", "看一下{name}样本", "{name}格式是什么样的", "{name}在哪下载",
+                 "有没有{name}样表", "{name}空白表")
 
 
 def _block(examples: list[str]) -> LiteralScalarString:
@@ -34,7 +39,7 @@ def nlu_document(catalog: Catalog) -> dict:
         consult += [info.name, *info.examples]
     for tree in catalog.trees.values():
         for s in tree.scenarios:
-            consult += s.examples
+            consult += s.examples[:EXAMPLES_PER_SCENARIO]
         for q in tree.questions:
             # a few phrases per option teach the intent; all of them feed the lookup feature and the matcher
             phrase_lists = [o.phrases() for o in q.options] + [g.synonyms for g in q.groups]
