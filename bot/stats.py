@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from statistics import mean
 
@@ -48,6 +49,14 @@ def tree_stats(catalog: Catalog, tree: CategoryTree) -> TreeStats:
                      mean(paths) if paths else 0.0, max(paths, default=0))
 
 
+def _cell(text: object, width: int, right: bool = False) -> str:
+    """Pads to a terminal width: a Chinese character takes two columns."""
+    text = str(text)
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    pad = " " * max(0, width - used)
+    return pad + text if right else text + pad
+
+
 def report(catalog: Catalog) -> str:
     rows = [tree_stats(catalog, catalog.trees[c.code]) for c in catalog.categories if c.code in catalog.trees]
     missing = [c for c in catalog.categories if c.code not in catalog.trees]
@@ -57,12 +66,13 @@ def report(catalog: Catalog) -> str:
         f"情景 {sum(r.scenarios for r in rows)} 个；网办业务 {len(businesses)} 项、网办情景 "
         f"{sum(r.online_scenarios for r in rows)} 个；模板 {len(catalog.templates)} 个；大厅 {len(catalog.halls)} 个",
         "",
-        f"{'代码':<18}{'业务':<12}{'问题':>4}{'情景':>5}{'网办':>5}{'路径':>6}{'平均问':>7}{'最多问':>7}",
+        _cell("代码", 18) + _cell("业务", 30) + "".join(_cell(h, 10, True) for h in
+                                                   ("问题", "情景", "网办情景", "路径", "平均问", "最多问")),
     ]
     for r in rows:
         flag = "  ⚠ 超过7问" if r.longest_path > MAX_QUESTIONS else ""
-        lines.append(f"{r.code:<18}{r.name:<12}{r.questions:>5}{r.scenarios:>6}{r.online_scenarios:>6}"
-                     f"{r.paths:>7}{r.mean_path:>8.1f}{r.longest_path:>7}{flag}")
+        figures = (r.questions, r.scenarios, r.online_scenarios, r.paths, f"{r.mean_path:.1f}", r.longest_path)
+        lines.append(_cell(r.code, 18) + _cell(r.name, 30) + "".join(_cell(f, 10, True) for f in figures) + flag)
     few = [r for r in rows if r.scenarios < FEW_SCENARIOS] + missing
     lines.append("")
     if few:

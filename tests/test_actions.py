@@ -203,3 +203,20 @@ def test_a_guessed_business_starts_but_never_switches(talk: Conversation) -> Non
     talk.say("孩子出生一年多了还没报户口")
     talk.say("对，就是这个情况", intent="affirm", guess="certificate")
     assert talk.slots["category"] == "birth"
+
+
+def test_a_private_finder_is_told_what_to_do_instead_of_registering(talk: Conversation) -> None:
+    talk.say("在路边捡到一个BB 可以帮佢上户口吗")
+    assert talk.slots["scenario"] == "birth_foundling_finder" and talk.slots["pending_question"] is None
+    assert "不能按本业务办理" in talk.text and "110" in talk.text and "民政" in talk.text
+    assert "需要准备的材料" not in talk.text, "no checklist for a case that cannot be filed"
+
+
+def test_documents_from_an_apostille_state_need_no_consular_legalisation(talk: Conversation,
+                                                                        catalog: Catalog) -> None:
+    talk.say("孩子在英国出生 出生纸办了海牙认证 只有中国护照 我是广州户口 怎么上户口")
+    assert talk.slots["category"] == "birth" and talk.slots["answers"]["birthplace"] == "abroad"
+    answer_until_done(talk, catalog, "birth_abroad_chinese")
+    assert talk.slots["scenario"] == "birth_abroad_chinese"
+    assert "附加证明书" in talk.text and "2023年11月7日" in talk.text
+    assert "非缔约国" in talk.text, "consular legalisation only where the convention does not apply"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import cn2an
 
 from bot.catalog.model import CategoryTree, Option, Question
-from bot.consult.engine import choices
+from bot.consult.engine import choices, merge
 from bot.nlu.matcher import parse_fact
 from bot.nlu.numbers import bare_number, quantities
 
@@ -66,7 +66,9 @@ def read_entities(entities: list[dict]) -> Reading:
                 reading.named_at.setdefault(value, []).append((e["start"], e["end"]))
         elif e.get("entity") == "fact" and (parsed := parse_fact(value)):
             category, question, option = parsed
-            reading.facts.setdefault(category, {})[question] = option  # a later mention wins
+            said = reading.facts.setdefault(category, {})
+            # a later mention wins, but a narrowing phrase keeps a decided answer it allows (as across turns)
+            said[question] = merge(said.get(question), option)
             if "start" in e:
                 reading.answered_at.setdefault(category, []).append((e["start"], e["end"]))
     return reading

@@ -126,7 +126,7 @@ def online_text(s: Scenario) -> str:
     if s.online.available:
         item = f"「{s.online.business}」" if s.online.business else ""
         parts = [f"可以网上办理{item}" + (f"：{s.online.channel}" if s.online.channel else ""),
-                 "办好的证件可以邮寄到家" if s.online.postal else "", s.online.note]
+                 "办理结果可以邮寄送达" if s.online.postal else "", s.online.note]
     else:
         parts = ["暂不能全程网上办理", s.online.note]
     return "。".join(p.rstrip("。") for p in parts if p) + "。"

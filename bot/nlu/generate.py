@@ -8,6 +8,9 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from bot.catalog.model import Catalog
 from bot.nlu.matcher import JIEBA_FREQ, catalog_patterns
+from bot.settings import GENERATED_NLU
+
+GENERATED_NAME = GENERATED_NLU.name
 
 HEADER = "# Generated from scenarios/*.yml by `./huji build`. Do not edit: change the catalog instead.\n"
 # DIET learns only "is this a consultation" from these (the catalog matcher and the category classifier, which see
@@ -32,7 +35,22 @@ def _choices(catalog: Catalog) -> list[str]:
             for form in ("{n}", "第{cn}个", "选{n}")]
 
 
-def nlu_document(catalog: Catalog) -> dict:
+def _examples_of_other_intents(nlu_dir: Path) -> set[str]:
+    """Examples written by hand for other intents ("不是" is a deny): never also a consult example."""
+    from ruamel.yaml import YAML
+
+    taken: set[str] = set()
+    for path in sorted(nlu_dir.glob("*.yml")):
+        if path.name == GENERATED_NAME:
+            continue
+        for block in (YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            if block.get("intent") and block.get("intent") != "consult":
+                taken |= {line.strip()[2:].strip() for line in str(block.get("examples", "")).splitlines()
+                          if line.strip().startswith("- ")}
+    return taken
+
+
+def nlu_document(catalog: Catalog, nlu_dir: Path | None = None) -> dict:
     consult: list[str] = _choices(catalog)
     answer_phrases: list[str] = []
     for info in catalog.categories:
@@ -45,6 +63,8 @@ def nlu_document(catalog: Catalog) -> dict:
             phrase_lists = [o.phrases() for o in q.options] + [g.synonyms for g in q.groups]
             consult += [p for phrases in phrase_lists for p in phrases[:SAMPLE]]
             answer_phrases += [p for phrases in phrase_lists for p in phrases]
+    taken = _examples_of_other_intents(nlu_dir or GENERATED_NLU.parent)
+    consult = [e for e in consult if e.strip() not in taken]
     template_asks = [ask.format(name=t.name) for t in catalog.templates.values() for ask in TEMPLATE_ASKS[:2]]
     template_asks += [ask.format(name="模板") for ask in TEMPLATE_ASKS]
     return {
