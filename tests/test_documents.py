@@ -148,6 +148,7 @@ def test_sample_notice_pdfs_carry_the_checklist_and_embed_the_chinese_font(catal
         pdf = html_to_pdf(notice_of(catalog, s))
         assert pdf.startswith(b"%PDF")
         text = squash(pdf_text(pdf))
+        assert "下载PDF" not in text, "the screen's buttons are not printed"
         assert squash(s.title) in text
         for name in material_names(s):
             assert squash(name) in text, f"{s.id}: {name} not in the PDF text"
@@ -163,6 +164,7 @@ def test_every_form_prints_as_a_pdf_with_its_font(catalog: Catalog) -> None:
         text = squash(pdf_text(pdf))
         assert squash(t.name.strip("《》")) in text, t.id
         assert squash(t.fields[0].example) in text, t.id
+        assert "下载PDF" not in text, "the screen's buttons are not printed"
         assert embedded_fonts(pdf), t.id
         assert ink_ratio(pdf) > 0.005, t.id
 

@@ -36,4 +36,5 @@ def _cached_pdf(_digest: str, html: str) -> bytes:
     from weasyprint import HTML  # imported late: it is slow to import and only the document routes need it
 
     logging.getLogger("fontTools").setLevel(logging.WARNING)
-    return HTML(string=html, base_url=str(FONT_DIR)).write_pdf()
+    # hinting=True keeps the font's hints: stripping them from a CJK font costs more CPU than the whole layout
+    return HTML(string=html, base_url=str(FONT_DIR)).write_pdf(hinting=True)
