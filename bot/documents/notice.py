@@ -32,31 +32,23 @@ class Notice:
     links: dict[str, str] = field(default_factory=dict)
 
 
+def _link(base_url: str, path: str, pdf: bool, **query: str | None) -> str:
+    """A document URL: catalog ids and a district name only, never anything the citizen typed."""
+    given = {k: v for k, v in query.items() if v}
+    return f"{base_url}{path}{'.pdf' if pdf else ''}" + (f"?{urlencode(given)}" if given else "")
+
+
 def template_link(base_url: str, template_id: str, variant: str = "blank", answers: dict[str, str] | None = None,
                   district: str | None = None, pdf: bool = False) -> str:
-    query: dict[str, str] = {}
-    if variant != "blank":
-        query["variant"] = variant
-    if variant == "prefilled":
-        if answers:
-            query["answers"] = answer_query(answers)
-        if district:
-            query["district"] = district
-    suffix = ".pdf" if pdf else ""
-    return f"{base_url}/api/templates/{template_id}{suffix}" + (f"?{urlencode(query)}" if query else "")
+    prefilled = variant == "prefilled"
+    return _link(base_url, f"/api/templates/{template_id}", pdf, variant=None if variant == "blank" else variant,
+                 answers=answer_query(answers or {}) if prefilled else None, district=district if prefilled else None)
 
 
 def notice_link(base_url: str, scenario_id: str, extras: list[str] | None = None,
                 answers: dict[str, str] | None = None, district: str | None = None, pdf: bool = False) -> str:
-    query: dict[str, str] = {}
-    if extras:
-        query["extras"] = ",".join(extras)
-    if answers:
-        query["answers"] = answer_query(answers)
-    if district:
-        query["district"] = district
-    suffix = ".pdf" if pdf else ""
-    return f"{base_url}/api/scenarios/{scenario_id}/notice{suffix}" + (f"?{urlencode(query)}" if query else "")
+    return _link(base_url, f"/api/scenarios/{scenario_id}/notice", pdf, extras=",".join(extras or []),
+                 answers=answer_query(answers or {}), district=district)
 
 
 def answer_query(answers: dict[str, str]) -> str:
