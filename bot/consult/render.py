@@ -84,6 +84,11 @@ def _extra_lines(extra: Extra) -> list[str]:
     return lines + extra.notes
 
 
+def extra_text(extra: Extra) -> str:
+    """One sentence of what an extra adds: its materials, who must come, its notes."""
+    return "；".join(x.rstrip("。；") for x in _extra_lines(extra)) + "。"
+
+
 def _materials_of(items: list[ChecklistItem]) -> list[Material]:
     return [a for i in items for a in (i.alternatives if isinstance(i, ChoiceGroup) else [i])]
 
@@ -113,7 +118,7 @@ def scenario_answer(s: Scenario, extras: list[Extra], category_name: str, templa
     if possible:
         lines += ["", "📌 如属以下情况，还要注意："]
         for label, extra in possible:
-            lines.append(f"· 如属{label}：" + "；".join(x.rstrip("。；") for x in _extra_lines(extra)) + "。")
+            lines.append(f"· 如属{label}：{extra_text(extra)}")
     if s.sources:
         cited = "；".join(f"{src.title}{RELIABILITY_NOTES.get(src.reliability, '')}" for src in s.sources)
         lines += ["", f"依据：{cited}。资料核实于 {s.last_verified}，政策如有调整以窗口告知为准。"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
-from bot.catalog.model import ChecklistItem, ChoiceGroup, Extra, Material, Template
+from bot.catalog.model import Template
 from bot.consult import render
 from bot.documents import forms
 from bot.documents.notice import Notice
@@ -27,14 +27,9 @@ def _environment() -> jinja2.Environment:
     # trusted, and must not be HTML-escaped inside <style>
     css = markupsafe.Markup((TEMPLATE_DIR / "base.css").read_text(encoding="utf-8"))
     env.globals.update(css=css, fonts=markupsafe.Markup(font_face_css()),
-                       forms=render.FORM_LABELS, hotline=HOTLINE, materials_of=_materials_of,
+                       forms=render.FORM_LABELS, hotline=HOTLINE, extra_text=render.extra_text,
                        reliability=render.RELIABILITY_NOTES)
     return env
-
-
-def _materials_of(extra: Extra) -> list[Material]:
-    items: list[ChecklistItem] = extra.materials
-    return [a for i in items for a in (i.alternatives if isinstance(i, ChoiceGroup) else [i])]
 
 
 def notice_html(notice: Notice) -> str:
