@@ -78,7 +78,9 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         with model_storage.read_from(resource) as directory:
             finder = PhraseFinder.from_json((Path(directory) / PATTERNS_FILE).read_text(encoding="utf-8"))
             examples = json.loads((Path(directory) / EXAMPLES_FILE).read_text(encoding="utf-8"))
-        return cls(config, model_storage, resource, finder, CategoryClassifier([tuple(e) for e in examples]))
+        classifier = CategoryClassifier([tuple(e) for e in examples])
+        classifier.probabilities("出生登记")  # fit now (seconds), not on the first citizen's message
+        return cls(config, model_storage, resource, finder, classifier)
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._finder is None or self._classifier is None:

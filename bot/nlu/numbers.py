@@ -102,21 +102,36 @@ def bare_number(text: str) -> float | None:
     return _value(match.group(1)) if match else None
 
 
+def _cue_distance(text: str, quantity: Quantity, cues: tuple[str, ...]) -> int | None:
+    """How far the nearest cue word is from the number, within the window; None if none is near."""
+    lo, hi = max(0, quantity.start - CUE_WINDOW[0]), quantity.end + CUE_WINDOW[1]
+    distances = []
+    for cue in cues:
+        at = text.find(cue, lo)
+        while at != -1 and at < hi:
+            distances.append(quantity.start - (at + len(cue)) if at < quantity.start else at - quantity.end)
+            at = text.find(cue, at + 1)
+    return min((abs(d) for d in distances), default=None)
+
+
 def answers_in(text: str, questions: list[NumericQuestion], pending: tuple[str, str] | None = None
                ) -> list[tuple[NumericQuestion, str, Quantity]]:
     """(question, option, quantity) for every number in the text that answers a numeric question.
 
-    `pending` is (category, question) being asked: a number in its unit needs no cue word.
+    A number goes to the question whose cue word is nearest ("结婚三年，社保交了一年": 三年 is the marriage,
+    一年 the 社保); a question without cues takes a number in its unit; `pending` is the (category, question)
+    being asked, which takes a number in its unit when no cue claims it.
     """
     out = []
     for quantity in quantities(text):
-        for nq in questions:
-            if nq.unit != quantity.unit:
-                continue
-            is_pending = pending == (nq.category, nq.question)
-            near = text[max(0, quantity.start - CUE_WINDOW[0]):quantity.end + CUE_WINDOW[1]]
-            if not is_pending and nq.cues and not any(cue in near for cue in nq.cues):
-                continue
+        same_unit = [nq for nq in questions if nq.unit == quantity.unit]
+        cued = {nq: d for nq in same_unit if nq.cues and (d := _cue_distance(text, quantity, nq.cues)) is not None}
+        if cued:
+            nearest = min(cued.values())
+            takers = [nq for nq, d in cued.items() if d == nearest]
+        else:
+            takers = [nq for nq in same_unit if not nq.cues or pending == (nq.category, nq.question)]
+        for nq in takers:
             option = nq.option_for(quantity.value)
             if option is not None:
                 out.append((nq, option, quantity))
