@@ -43,6 +43,7 @@ def _serve(interactive: bool) -> int:
     model = _train()
     with running_assistant(model, rasa_port(), actions_port(), halls_port()) as base:
         print(f"助手已就绪：REST 接口 {base}/webhooks/rest/webhook ，HTTP API {base}/", flush=True)
+        print(_token_note(), flush=True)
         print(f"大厅服务（大厅、实时排队、预约）：http://127.0.0.1:{halls_port()}/api/halls ，"
               f"接口说明 /api/openapi.json ；排队模拟器已在运行", flush=True)
         if interactive:
@@ -57,11 +58,27 @@ def _serve(interactive: bool) -> int:
     return 0
 
 
+def _token_note() -> str:
+    import os
+
+    from bot.settings import API_TOKEN_FILE
+
+    where = "环境变量 HUJI_API_TOKEN" if os.environ.get("HUJI_API_TOKEN") else f"文件 {API_TOKEN_FILE}"
+    return f"HTTP API 需要令牌（请求加 ?token=…），令牌见{where}"
+
+
 def main(argv: list[str] | None = None) -> int:
     from bot.catalog.problems import CatalogError
+    from bot.services import StartupError, install_signal_handlers
 
+    install_signal_handlers()  # SIGTERM stops what this command started, as Ctrl-C does
     try:
         return _main(argv)
+    except StartupError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     except CatalogError as error:  # a staff edit broke the catalog: list the problems, not a traceback
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -82,6 +99,11 @@ def _main(argv: list[str] | None) -> int:
     halls.add_argument("--port", type=int, default=halls_port())
     halls.add_argument("--no-simulator", action="store_true", help="real ticket machines push the queues")
     sub.add_parser("eval", help="measure the trained NLU on held-out messages (tests/heldout/messages.yml)")
+    wechat = sub.add_parser("wechat-demo", help="chat through the WeChat channel and a local stand-in for WeChat")
+    wechat.add_argument("--plain", action="store_true", help="plain mode (no AES encryption)")
+    call = sub.add_parser("call", help="replay a hotline call from a text file of utterances")
+    call.add_argument("file")
+    call.add_argument("--url", help="a running hotline webhook; default: start the servers")
     sub.add_parser("test", help="build, train if needed, and run the whole test suite (extra arguments go to pytest)")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "test":
@@ -116,6 +138,19 @@ def _main(argv: list[str] | None) -> int:
 
         evaluate(_train(), ROOT / "tests" / "heldout" / "messages.yml")
         return 0
+    if args.command == "wechat-demo":
+        from bot.channels.wechat.demo import demo
+
+        try:
+            return demo(_train(), rasa_port(), actions_port(), halls_port(), plain=args.plain)
+        except KeyboardInterrupt:
+            return 0
+    if args.command == "call":
+        from pathlib import Path
+
+        from bot.channels.hotline.call import main as call_main
+
+        return call_main(Path(args.file), args.url)
     if args.command == "test":
         _train()
         return subprocess.call([sys.executable, "-m", "pytest", *extra], cwd=ROOT)

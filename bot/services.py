@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,23 +15,51 @@ from typing import Iterator
 
 import requests
 
-from bot.settings import BUILD_DIR, ROOT
+from bot.settings import BUILD_DIR, ROOT, api_token, bind_host, tracker_db_url
 
 STARTUP_TIMEOUT = 180.0
+
+
+class StartupError(RuntimeError):
+    """The assistant cannot start (a port is taken, a server died or never answered): a message for the user."""
+
+
+def ensure_port_free(host: str, port: int, what: str, variable: str) -> None:
+    """Refuse to start on a port something already holds, rather than talk to whatever answers there."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no owner
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise StartupError(f"端口 {port} 已被占用（{what}），无法启动：可能是上次没有退出的助手或其他程序。"
+                               f"请先结束占用该端口的进程，或用环境变量 {variable} 换一个端口。（{error.strerror}）"
+                               ) from None
+
+
+def _die_with_parent() -> None:  # runs in the child before exec: Linux sends SIGTERM when this process dies
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM (kill, systemd, docker stop) unwinds like Ctrl-C, so every `finally` stops what it started."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"进程意外退出（{process.returncode}），日志：{log}\n{log.read_text()[-3000:]}")
+            raise StartupError(f"进程意外退出（{process.returncode}），日志：{log}\n{log.read_text()[-3000:]}")
         try:
             if requests.get(url, timeout=2).ok:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"{url} 在 {STARTUP_TIMEOUT:.0f} 秒内没有就绪，日志：{log}")
+    raise StartupError(f"{url.split('?')[0]} 在 {STARTUP_TIMEOUT:.0f} 秒内没有就绪，日志：{log}")
 
 
 @contextmanager
@@ -36,31 +67,51 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
                       env: dict[str, str] | None = None, log_dir: Path = BUILD_DIR / "logs") -> Iterator[str]:
     """Run the hall service (with the queue simulator), actions and Rasa; yield the Rasa base URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HUJI_HALLS_URL": f"http://127.0.0.1:{halls_port}", **(env or {})}
-    endpoints = log_dir / f"endpoints-{actions_port}.yml"
-    endpoints.write_text((ROOT / "endpoints.yml").read_text(encoding="utf-8")
-                         .replace("127.0.0.1:5055/", f"127.0.0.1:{actions_port}/"), encoding="utf-8")
+    from bot.channels.wechat.protocol import with_defaults  # credentials.yml expands the HUJI_WECHAT_* variables
+
+    extra = env
+    env = {**with_defaults(os.environ), **(env or {})}
+    host = env.get("HUJI_BIND") or bind_host()  # what the three servers listen on
+    near = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # where this process and Rasa reach them
+    env.update({"HUJI_BIND": host, "SANIC_HOST": host,  # rasa_sdk 3.6 reads its listening address from SANIC_HOST
+                "HUJI_HALLS_URL": (extra or {}).get("HUJI_HALLS_URL") or f"http://{near}:{halls_port}",
+                "HUJI_ACTIONS_URL": f"http://{near}:{actions_port}/webhook",  # endpoints.yml expands these two
+                "HUJI_TRACKER_DB_URL": env.get("HUJI_TRACKER_DB_URL") or tracker_db_url(),
+                "HUJI_API_TOKEN": env.get("HUJI_API_TOKEN") or api_token()})
+    if env["HUJI_TRACKER_DB_URL"].startswith("sqlite:///"):
+        Path(env["HUJI_TRACKER_DB_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    env["HUJI_RASA_URL"], env["HUJI_MODEL_VERSION"] = f"http://{near}:{rasa_port}", model.name  # for GET /health
+    for port, what, variable in [(halls_port, "大厅服务", "HUJI_HALLS_PORT"), (actions_port, "动作服务器",
+                                 "HUJI_ACTIONS_PORT"), (rasa_port, "Rasa 服务", "HUJI_RASA_PORT")]:
+        ensure_port_free(host, port, what, variable)
+    # own session (a terminal's Ctrl-C reaches only us, and we stop the servers in order); die with us if killed
+    child = {"cwd": ROOT, "env": env, "stderr": subprocess.STDOUT, "start_new_session": True,
+             "preexec_fn": _die_with_parent}
     processes: list[subprocess.Popen] = []
     try:
         halls_log = log_dir / f"halls-{halls_port}.log"
         halls = subprocess.Popen([sys.executable, "-m", "bot", "halls", "--port", str(halls_port)],
-                                 cwd=ROOT, env=env, stdout=halls_log.open("w"), stderr=subprocess.STDOUT)
+                                 stdout=halls_log.open("w"), **child)
         processes.append(halls)
         actions_log = log_dir / f"actions-{actions_port}.log"
         actions = subprocess.Popen(
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-            cwd=ROOT, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT)
+            stdout=actions_log.open("w"), **child)
         processes.append(actions)
         rasa_log = log_dir / f"rasa-{rasa_port}.log"
         rasa = subprocess.Popen(
-            [sys.executable, "-m", "rasa", "run", "--enable-api", "--cors", "*", "--port", str(rasa_port),
-             "--model", str(model), "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-            cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", env["HUJI_API_TOKEN"],
+             "--cors", "*", "-i", host, "--port", str(rasa_port),
+             "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            stdout=rasa_log.open("w"), **child)
         processes.append(rasa)
-        _wait(f"http://127.0.0.1:{halls_port}/api/openapi.json", halls, halls_log)
-        _wait(f"http://127.0.0.1:{actions_port}/health", actions, actions_log)
-        base = f"http://127.0.0.1:{rasa_port}"
-        _wait(f"{base}/status", rasa, rasa_log)
+        _wait(f"http://{near}:{halls_port}/api/openapi.json", halls, halls_log)
+        _wait(f"http://{near}:{actions_port}/health", actions, actions_log)
+        base = f"http://{near}:{rasa_port}"
+        _wait(f"{base}/status?token={env['HUJI_API_TOKEN']}", rasa, rasa_log)
+        for p, log in [(halls, halls_log), (actions, actions_log), (rasa, rasa_log)]:
+            if p.poll() is not None:  # what answered was not ours
+                raise StartupError(f"进程意外退出（{p.returncode}），日志：{log}")
         yield base
     finally:
         for p in reversed(processes):

@@ -39,3 +39,45 @@ def halls_url() -> str:
 def public_url() -> str:
     """Base of the links citizens get (notice sheets, forms): the hall service as the public reaches it."""
     return (os.environ.get("HUJI_PUBLIC_URL") or "http://localhost:5080").rstrip("/")
+
+
+VAR_DIR = ROOT / "var"  # state that outlives a build: bookings, conversations
+API_TOKEN_FILE = BUILD_DIR / "api-token"
+
+
+def bind_host() -> str:
+    """The address Rasa, the action server and the hall service listen on; 0.0.0.0 only when asked for."""
+    return os.environ.get("HUJI_BIND") or "127.0.0.1"
+
+
+def api_token() -> str:
+    """Token of Rasa's HTTP API: HUJI_API_TOKEN, else the one generated once into build/api-token."""
+    if os.environ.get("HUJI_API_TOKEN"):
+        return os.environ["HUJI_API_TOKEN"]
+    try:
+        return API_TOKEN_FILE.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+
+    API_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
+    draft = API_TOKEN_FILE.with_name(f".api-token-{os.getpid()}")
+    draft.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
+    draft.chmod(0o600)
+    try:
+        os.link(draft, API_TOKEN_FILE)  # atomic: a concurrent run that won keeps its token
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+    return API_TOKEN_FILE.read_text(encoding="utf-8").strip()
+
+
+def api_params() -> dict[str, str]:
+    """Query parameters a client of Rasa's HTTP API sends (Rasa reads the token from `?token=`)."""
+    return {"token": api_token()}
+
+
+def tracker_db_url() -> str:
+    """Where conversations are stored (masked): SQLite under var/ by default, PostgreSQL in production."""
+    return os.environ.get("HUJI_TRACKER_DB_URL") or f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"

@@ -7,11 +7,15 @@ datum later must keep it in their own store, not in a slot (see actions/booking_
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.privacy import mask, mask_name
 
@@ -47,8 +51,32 @@ def mask_strings(value: Any) -> Any:
     return value
 
 
-class MaskingTrackerStore(InMemoryTrackerStore):
+class MaskingTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store, fed masked events: nothing personal reaches the table.
+
+    `url` (endpoints.yml, `${HUJI_TRACKER_DB_URL}`) is an SQLAlchemy URL: `sqlite:///var/tracker.sqlite3`, or
+    `postgresql+psycopg2://user:password@host/db`; without one the store is an in-memory SQLite (tests).
+    """
+
+    def __init__(self, domain: Domain | None = None, host: str | None = None, event_broker: EventBroker | None = None,
+                 url: str | None = None, **kwargs: Any) -> None:
+        # Rasa's SQLTrackerStore takes a whole URL in `host`
+        super().__init__(domain, host=url or host or "sqlite://", event_broker=event_broker, **kwargs)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        dialogue = mask_strings(mask_names(tracker.as_dialogue().as_dict()))
-        self.store[tracker.sender_id] = json.dumps(dialogue, ensure_ascii=False)
+        masked = mask_strings(mask_names(tracker.as_dialogue().as_dict()))["events"]
+        with self.session_scope() as session:
+            stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+            for event, data in itertools.islice(zip(tracker.events, masked, strict=True), stored, None):
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                    intent_name=(data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    action_name=data.get("name"), data=json.dumps(data, ensure_ascii=False)))
+            session.commit()
+
+    def stored_text(self, sender_id: str) -> str:
+        """Every stored event of a conversation as the table holds it (JSON lines), to check what is kept."""
+        with self.session_scope() as session:
+            rows = session.query(self.SQLEvent.data).filter(self.SQLEvent.sender_id == sender_id)
+            return "\n".join(row.data for row in rows.order_by(self.SQLEvent.id))

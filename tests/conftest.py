@@ -20,6 +20,19 @@ from bot.settings import SCENARIOS_DIR
 POSTGRES_URL = os.environ.get("HUJI_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _conversations_in_a_throwaway_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Assistants the tests start store conversations in this session's own SQLite file, never in var/."""
+    if os.environ.get("HUJI_TRACKER_DB_URL"):
+        yield
+        return
+    os.environ["HUJI_TRACKER_DB_URL"] = f"sqlite:///{tmp_path_factory.mktemp('tracker') / 'tracker.sqlite3'}"
+    try:
+        yield
+    finally:
+        os.environ.pop("HUJI_TRACKER_DB_URL", None)
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_valid_catalog(SCENARIOS_DIR)

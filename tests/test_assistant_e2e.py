@@ -9,6 +9,7 @@ import requests
 from stdnum.cn import ric
 
 from bot.services import running_assistant
+from bot.settings import api_params
 from bot.training import ensure_model
 from tests.hall_service import free_port
 
@@ -16,7 +17,8 @@ from tests.hall_service import free_port
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     bookings = tmp_path_factory.mktemp("bookings") / "bookings.sqlite3"
-    env = {"HUJI_BOOKING_DATABASE_URL": f"sqlite:///{bookings}"}
+    env = {"HUJI_BOOKING_DATABASE_URL": f"sqlite:///{bookings}",
+           "HUJI_TRACKER_DB_URL": f"sqlite:///{bookings.parent / 'tracker.sqlite3'}"}
     with running_assistant(ensure_model(), free_port(), free_port(), free_port(), env=env) as base:
         yield base
 
@@ -28,7 +30,7 @@ def say(base: str, sender: str, text: str) -> list[dict]:
 
 
 def slots(base: str, sender: str) -> dict:
-    return requests.get(f"{base}/conversations/{sender}/tracker", timeout=30).json()["slots"]
+    return requests.get(f"{base}/conversations/{sender}/tracker", params=api_params(), timeout=30).json()["slots"]
 
 
 def test_birth_consultation_over_rest(assistant: str) -> None:
@@ -60,7 +62,7 @@ def test_empty_and_emoji_messages_get_an_answer(assistant: str) -> None:
 
 def test_stored_history_masks_personal_data(assistant: str) -> None:
     say(assistant, "e2e-pii", "我电话13812345678，身份证440106199001011234，孩子刚出生怎么上户口")
-    tracker = requests.get(f"{assistant}/conversations/e2e-pii/tracker", timeout=30).text
+    tracker = requests.get(f"{assistant}/conversations/e2e-pii/tracker", params=api_params(), timeout=30).text
     assert "13812345678" not in tracker and "440106199001011234" not in tracker
     assert "138****5678" in tracker
 
@@ -108,7 +110,7 @@ def test_booking_in_the_conversation_then_look_up_and_cancel(assistant: str) -> 
     done = texts(replies)
     assert "预约成功" in done, done
     code = done.split("预约码：")[1][:8]
-    tracker = requests.get(f"{assistant}/conversations/{sender}/tracker", timeout=30).text
+    tracker = requests.get(f"{assistant}/conversations/{sender}/tracker", params=api_params(), timeout=30).text
     assert "张三丰" not in tracker and person_id not in tracker and "13812345678" not in tracker
 
     looked_up = texts(say(assistant, sender, f"查询预约 {code}"))

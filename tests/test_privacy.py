@@ -29,7 +29,7 @@ def test_stored_history_is_masked() -> None:
     tracker = DialogueStateTracker("citizen", [])
     tracker.update(UserUttered(f"我的身份证号是{ID}", parse_data={"text": f"我的身份证号是{ID}"}))
     asyncio.run(store.save(tracker))
-    stored = store.store["citizen"]
+    stored = store.stored_text("citizen")
     assert ID not in stored and "440106********1234" in stored
     loaded = asyncio.run(store.retrieve("citizen"))
     assert loaded.latest_message.text == "我的身份证号是440106********1234"
@@ -45,7 +45,7 @@ def test_the_answer_to_the_name_question_is_stored_masked() -> None:
     tracker.update(SlotSet("requested_slot", "booking_phone"))
     tracker.update(UserUttered("13812345678", parse_data={"text": "13812345678"}))
     asyncio.run(store.save(tracker))
-    stored = store.store["citizen"]
+    stored = store.stored_text("citizen")
     assert "欧阳娜娜" not in stored and "欧***" in stored
     assert "我想预约" in stored  # other messages are kept as said
     assert "13812345678" not in stored and "138****5678" in stored

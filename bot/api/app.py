@@ -11,7 +11,7 @@ from bot.catalog.model import Catalog
 from bot.halls import hours
 from bot.queue.stores import MemoryStore, RedisStore
 
-from . import booking_routes, documents_routes, halls_routes, openapi, queue_routes
+from . import booking_routes, documents_routes, halls_routes, health_routes, openapi, queue_routes
 from .context import CATALOG, CLOCK
 from .errors import error_middleware
 
@@ -28,5 +28,6 @@ def create_app(catalog: Catalog, *, booking_url: str, queue_secret: str,
     app.add_routes(documents_routes.routes)
     queue_routes.setup(app, secret=queue_secret, store=queue_store)
     booking_routes.setup(app, database_url=booking_url)
+    health_routes.setup(app)
     openapi.setup(app)
     return app

@@ -15,7 +15,7 @@ from bot.catalog.loader import load_valid_catalog
 from bot.queue import simulator
 from bot.queue.keys import default_secret
 from bot.queue.stores import RedisStore
-from bot.settings import SCENARIOS_DIR
+from bot.settings import SCENARIOS_DIR, bind_host
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ async def serve(port: int, simulate: bool = True, host: str = "127.0.0.1") -> No
     stop = asyncio.Event()
     tasks = []
     if simulate:
-        tasks.append(asyncio.create_task(simulator.run(f"http://{host}:{port}", catalog.halls, secret, demo=True,
+        near = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        tasks.append(asyncio.create_task(simulator.run(f"http://{near}:{port}", catalog.halls, secret, demo=True,
                                                        stop=stop)))
         print(f"排队模拟器已启动：模拟 {len(catalog.halls)} 个大厅的取号机推送排队数据", flush=True)
     try:
@@ -45,8 +46,9 @@ async def serve(port: int, simulate: bool = True, host: str = "127.0.0.1") -> No
         await runner.cleanup()
 
 
-def main(port: int, simulate: bool) -> int:
+def main(port: int, simulate: bool, host: str | None = None) -> int:
+    """Serve on `host` (default HUJI_BIND, else 127.0.0.1)."""
     logging.basicConfig(level=os.environ.get("HUJI_LOG_LEVEL", "WARNING"))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(port, simulate))
+        asyncio.run(serve(port, simulate, host or bind_host()))
     return 0
