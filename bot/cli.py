@@ -1,4 +1,4 @@
-"""Command line: ./huji check | stats | build | train | chat | serve | halls | eval | test."""
+"""Command line: ./huji check | stats | build | train | chat | serve | halls | purge | eval | test."""
 
 from __future__ import annotations
 
@@ -98,6 +98,8 @@ def _main(argv: list[str] | None) -> int:
     halls = sub.add_parser("halls", help="run the hall service alone (halls, live queues, appointments)")
     halls.add_argument("--port", type=int, default=halls_port())
     halls.add_argument("--no-simulator", action="store_true", help="real ticket machines push the queues")
+    purge = sub.add_parser("purge", help="blank the personal data of appointments older than HUJI_RETENTION_DAYS")
+    purge.add_argument("--days", type=int, help="retention in days after the appointment (default 30)")
     sub.add_parser("eval", help="measure the trained NLU on held-out messages (tests/heldout/messages.yml)")
     wechat = sub.add_parser("wechat-demo", help="chat through the WeChat channel and a local stand-in for WeChat")
     wechat.add_argument("--plain", action="store_true", help="plain mode (no AES encryption)")
@@ -133,6 +135,16 @@ def _main(argv: list[str] | None) -> int:
         from bot.api.server import main as serve_halls
 
         return serve_halls(args.port, simulate=not args.no_simulator)
+    if args.command == "purge":
+        from bot.booking.service import BookingService
+        from bot.catalog.model import Catalog
+
+        service = BookingService.open(Catalog([], {}, {}))  # purging needs no catalog
+        try:
+            print(f"已清除 {service.purge(args.days)} 条预约的个人信息（保留预约码、时段和状态）")
+        finally:
+            service.dispose()
+        return 0
     if args.command == "eval":
         from bot.evaluation import evaluate
 

@@ -43,6 +43,7 @@ def public_url() -> str:
 
 VAR_DIR = ROOT / "var"  # state that outlives a build: bookings, conversations
 API_TOKEN_FILE = BUILD_DIR / "api-token"
+DATA_KEY_FILE = VAR_DIR / "data-key"
 
 
 def bind_host() -> str:
@@ -52,25 +53,39 @@ def bind_host() -> str:
 
 def api_token() -> str:
     """Token of Rasa's HTTP API: HUJI_API_TOKEN, else the one generated once into build/api-token."""
-    if os.environ.get("HUJI_API_TOKEN"):
-        return os.environ["HUJI_API_TOKEN"]
+    return os.environ.get("HUJI_API_TOKEN") or _generated_once(API_TOKEN_FILE)
+
+
+def data_key() -> str:
+    """Secret that encrypts personal data in bookings: HUJI_DATA_KEY, else a development key generated once into
+    var/data-key (mode 600). Losing it makes the stored names, phones and ID numbers unreadable."""
+    return os.environ.get("HUJI_DATA_KEY") or _generated_once(DATA_KEY_FILE)
+
+
+def retention_days() -> int:
+    """Days after the appointment that its personal data is kept (then `./huji purge` blanks it)."""
+    return int(os.environ.get("HUJI_RETENTION_DAYS") or "30")
+
+
+def _generated_once(path: Path) -> str:
+    """A random secret kept in `path` (mode 600), created by the first run that needs it."""
     try:
-        return API_TOKEN_FILE.read_text(encoding="utf-8").strip()
+        return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         pass
     import secrets
 
-    API_TOKEN_FILE.parent.mkdir(parents=True, exist_ok=True)
-    draft = API_TOKEN_FILE.with_name(f".api-token-{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}-{os.getpid()}")
     draft.write_text(secrets.token_urlsafe(32) + "\n", encoding="utf-8")
     draft.chmod(0o600)
     try:
-        os.link(draft, API_TOKEN_FILE)  # atomic: a concurrent run that won keeps its token
+        os.link(draft, path)  # atomic: a concurrent run that won keeps its secret
     except FileExistsError:
         pass
     finally:
         draft.unlink()
-    return API_TOKEN_FILE.read_text(encoding="utf-8").strip()
+    return path.read_text(encoding="utf-8").strip()
 
 
 def api_params() -> dict[str, str]:

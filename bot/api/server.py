@@ -10,7 +10,9 @@ import os
 from aiohttp import web
 
 from bot.api.app import create_app
+from bot.api.booking_routes import BOOKINGS
 from bot.booking import booking_database_url
+from bot.booking.service import BookingService
 from bot.catalog.loader import load_valid_catalog
 from bot.queue import simulator
 from bot.queue.keys import default_secret
@@ -18,6 +20,18 @@ from bot.queue.stores import RedisStore
 from bot.settings import SCENARIOS_DIR, bind_host
 
 log = logging.getLogger(__name__)
+PURGE_EVERY = 24 * 3600  # seconds
+
+
+async def purge_daily(service: BookingService, stop: asyncio.Event) -> None:
+    """Blanks expired personal data now and then once a day (HUJI_RETENTION_DAYS), until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(service.purge)
+        except Exception:  # a database hiccup must not stop the service; try again tomorrow
+            log.exception("purging personal data failed")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), PURGE_EVERY)
 
 
 async def serve(port: int, simulate: bool = True, host: str = "127.0.0.1") -> None:
@@ -31,7 +45,7 @@ async def serve(port: int, simulate: bool = True, host: str = "127.0.0.1") -> No
     await web.TCPSite(runner, host, port).start()
     print(f"大厅服务已就绪：http://{host}:{port}/api/halls （接口说明 /api/openapi.json）", flush=True)
     stop = asyncio.Event()
-    tasks = []
+    tasks = [asyncio.create_task(purge_daily(app[BOOKINGS], stop))]
     if simulate:
         near = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         tasks.append(asyncio.create_task(simulator.run(f"http://{near}:{port}", catalog.halls, secret, demo=True,

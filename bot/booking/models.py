@@ -19,6 +19,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 ACTIVE, CANCELLED, EXPIRED = "active", "cancelled", "expired"
+ENCRYPTED_LENGTH = 255  # a Fernet token of a 30-character Han name is 204 characters
 
 # One row per slot that has ever been booked; `booked` counts the appointments holding a place in it.
 slot_usage = Table(
@@ -40,14 +41,15 @@ appointments = Table(
     Column("day", Date, nullable=False),
     Column("start", String(5), nullable=False),
     Column("end", String(5), nullable=False),
-    Column("name", String(30), nullable=False),
-    Column("phone", String(11), nullable=False),
-    Column("id_number", String(18), nullable=False),
-    Column("person_key", String(18), nullable=False),
+    # Personal data, Fernet-encrypted (bot.booking.vault); NULL once purged, HUJI_RETENTION_DAYS after the day.
+    Column("name", String(ENCRYPTED_LENGTH), nullable=True),
+    Column("phone", String(ENCRYPTED_LENGTH), nullable=True),
+    Column("id_number", String(ENCRYPTED_LENGTH), nullable=True),
+    Column("person_key", String(64), nullable=True),  # HMAC-SHA256 of the ID number, hex
     # active: holds a place; cancelled: gave it back; expired: its time has passed (frees the person to book again)
     Column("status", String(10), nullable=False),
     Column("idempotency_key", String(100), nullable=True),
-    Column("request_fingerprint", String(64), nullable=True),
+    Column("request_fingerprint", String(64), nullable=True),  # keyed hash of the booking request
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True), nullable=True),

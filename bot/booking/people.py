@@ -29,11 +29,6 @@ class Person:
     phone: str
     id_number: str  # stdnum-compact: 18 characters, upper-case X
 
-    @property
-    def key(self) -> str:
-        """Identifies the person for the one-active-booking-per-business rule."""
-        return self.id_number
-
     def masked(self) -> dict[str, str]:
         return {"name": mask_name(self.name), "phone": mask_phone(self.phone), "id_number": mask_id(self.id_number)}
 

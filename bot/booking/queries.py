@@ -6,7 +6,7 @@ Bind names are prefixed with `p_`: in an UPDATE, a parameter named like a column
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import ACTIVE, CANCELLED, EXPIRED, appointments, slot_usage
@@ -45,3 +45,8 @@ CANCEL = update(appointments).where(_a.id == bindparam("p_id")).values(
     status=CANCELLED, updated_at=bindparam("p_stamp"), cancelled_at=bindparam("p_stamp"))
 MOVE = update(appointments).where(_a.id == bindparam("p_id")).values(
     day=bindparam("p_day"), start=bindparam("p_start"), end=bindparam("p_end"), updated_at=bindparam("p_stamp"))
+# personal data of appointments whose day is before p_cutoff: blanked; code, slot and status stay for statistics
+PURGE = update(appointments).where(_a.day < bindparam("p_cutoff"), or_(
+    _a.name.is_not(None), _a.phone.is_not(None), _a.id_number.is_not(None), _a.person_key.is_not(None),
+    _a.request_fingerprint.is_not(None))).values(
+    name=None, phone=None, id_number=None, person_key=None, request_fingerprint=None)

@@ -8,7 +8,6 @@ appointment per person and business. Blocking calls: run them off the event loop
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import random
@@ -34,6 +33,7 @@ from .engine import READ_ONLY, make_engine
 from .errors import Busy, Conflict, Invalid, NotFound
 from .models import ACTIVE, CANCELLED, EXPIRED
 from .people import Person, person
+from .vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,10 @@ def _transient(error: OperationalError) -> bool:
 
 
 class BookingService:
-    def __init__(self, engine: Engine, catalog: Catalog, clock: Callable[[], dt.datetime] = hours.now):
+    def __init__(self, engine: Engine, catalog: Catalog, clock: Callable[[], dt.datetime] = hours.now,
+                 vault: Vault | None = None):
         self.engine, self.catalog, self.clock = engine, catalog, clock
+        self.vault = vault or Vault.configured()  # HUJI_DATA_KEY, else var/data-key
         # SQLite has one writer at a time anyway; queueing our threads on a lock is far faster than letting them
         # poll SQLite's busy handler, which sleeps up to 100 ms between tries. Other processes still wait on
         # BEGIN IMMEDIATE (up to the 30 s connect timeout).
@@ -139,14 +141,14 @@ class BookingService:
 
     @classmethod
     def open(cls, catalog: Catalog, url: str | None = None, clock: Callable[[], dt.datetime] = hours.now,
-             migrate: bool = True) -> BookingService:
+             migrate: bool = True, vault: Vault | None = None) -> BookingService:
         """The service on `url` (default: HUJI_BOOKING_DATABASE_URL or var/bookings.sqlite3), migrated to head."""
         engine = make_engine(url or booking_database_url())
         if migrate:
             from .migrate import upgrade  # alembic is only needed when the schema may have to change
 
             upgrade(engine)
-        return cls(engine, catalog, clock)
+        return cls(engine, catalog, clock, vault)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -200,8 +202,11 @@ class BookingService:
         self._check_category(hall, category)
         key = _idempotency_key(idempotency_key)
         start_key = slotmath.parse_start(start) or str(start)
-        fingerprint = hashlib.sha256(json.dumps(
-            [hall.id, category, day.isoformat(), start_key, who.name, who.phone, who.id_number]).encode()).hexdigest()
+        fingerprint = self.vault.digest(json.dumps(
+            [hall.id, category, day.isoformat(), start_key, who.name, who.phone, who.id_number]))
+        person_key = self.vault.person_key(who.id_number)
+        sealed = {"name": self.vault.encrypt(who.name), "phone": self.vault.encrypt(who.phone),
+                  "id_number": self.vault.encrypt(who.id_number)}
         if key and (replay := self._replay(key, fingerprint)):
             return replay
         now = self._now()
@@ -214,15 +219,15 @@ class BookingService:
         for _ in range(_RETRIES):
             values = {
                 "code": new_code(), "hall_id": hall.id, "category": category, "day": slot.day, "start": slot.key,
-                "end": slot.end_key, "name": who.name, "phone": who.phone, "id_number": who.id_number,
-                "person_key": who.key, "status": ACTIVE, "idempotency_key": key, "request_fingerprint": fingerprint,
+                "end": slot.end_key, **sealed, "person_key": person_key, "status": ACTIVE, "idempotency_key": key,
+                "request_fingerprint": fingerprint,
                 "created_at": stamp, "updated_at": stamp, "cancelled_at": None,
             }
 
             def work(conn: Connection, values: dict[str, Any] = values) -> Row | int:
                 if key and (earlier := conn.execute(q.BY_KEY, {"p_key": key}).first()):
                     return earlier  # a retry that arrived while the first request was still running
-                self._refuse_if_booked(conn, who.key, category, now, expire=True)
+                self._refuse_if_booked(conn, person_key, category, now, expire=True)
                 if not self._take(conn, where, capacity):
                     raise _slot_full(slot)
                 return conn.execute(q.INSERT_APPOINTMENT, values).inserted_primary_key[0]
@@ -234,7 +239,7 @@ class BookingService:
                 if key and (replay := self._replay(key, fingerprint)):
                     return replay
                 with self._reading() as conn:
-                    self._refuse_if_booked(conn, who.key, category, now, expire=False)
+                    self._refuse_if_booked(conn, person_key, category, now, expire=False)
                 continue
             except Conflict:
                 # On PostgreSQL a concurrent retry may see the first request's place taken before its row is visible.
@@ -245,7 +250,7 @@ class BookingService:
                 return self._replayed(outcome, fingerprint)
             log.info("booked appointment #%s: %s %s %s %s-%s for %r", outcome, hall.id, category, slot.day, slot.key,
                      slot.end_key, who)
-            return BookingResult(self._appointment_from(values, now), replayed=False)
+            return BookingResult(self._appointment_from(values, who, now), replayed=False)
         raise Busy("busy", "系统繁忙，请稍后再试。")
 
     def cancel(self, code: str) -> Appointment:
@@ -296,6 +301,19 @@ class BookingService:
         log.info("rescheduled appointment #%s: %s %s %s %s -> %s %s", row.id, row.hall_id, row.category, row.day,
                  row.start, slot.day, slot.key)
         return replace(self._appointment(row, now), day=slot.day, start=slot.key, end=slot.end_key, updated_at=stamp)
+
+    def purge(self, retention_days: int | None = None) -> int:
+        """Blanks the personal data (and the keyed hashes of it) of appointments more than `retention_days`
+        (default HUJI_RETENTION_DAYS, 30) before today; code, slot and status stay for statistics. Returns the
+        number of appointments purged."""
+        if retention_days is None:
+            from bot.settings import retention_days as configured
+
+            retention_days = configured()
+        cutoff = slotmath.today(self._now()) - dt.timedelta(days=max(0, retention_days))
+        purged = self._writing(lambda conn: conn.execute(q.PURGE, {"p_cutoff": cutoff}).rowcount)
+        log.info("purged the personal data of %d appointments before %s", purged, cutoff)
+        return purged
 
     # ---- helpers
 
@@ -403,16 +421,18 @@ class BookingService:
         return BookingResult(self._appointment(row, self._now()), replayed=True)
 
     def _appointment(self, row: Row, now: dt.datetime) -> Appointment:
-        return self._appointment_from(row._mapping, now)
+        v = self.vault
+        who = Person(v.decrypt(row.name), v.decrypt(row.phone), v.decrypt(row.id_number))  # "" once purged
+        return self._appointment_from(row._mapping, who, now)
 
     @staticmethod
-    def _appointment_from(values: Any, now: dt.datetime) -> Appointment:
+    def _appointment_from(values: Any, who: Person, now: dt.datetime) -> Appointment:
         status = values["status"]
         if status == ACTIVE and hours.at(values["day"], dt.time.fromisoformat(values["end"])) <= now:
             status = EXPIRED  # shown as over even before the row itself is updated
         return Appointment(
             values["code"], status, values["hall_id"], values["category"], values["day"], values["start"],
-            values["end"], Person(values["name"], values["phone"], values["id_number"]),
+            values["end"], who,
             _utc(values["created_at"]), _utc(values["updated_at"]), _utc(values["cancelled_at"]))
 
 
