@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import weakref
 from typing import Any
 
 import aiohttp
@@ -23,6 +24,19 @@ class HallServiceError(Exception):
 
 UNREACHABLE = "大厅服务暂时连接不上，请稍后再试，或拨打 12345 咨询。"
 
+# One client session (and so its pool of kept-alive connections) per event loop, instead of a session, a
+# connection and its teardown per call. Per loop because a session belongs to the loop it was made in: the action
+# server has one, tests make one per asyncio.run.
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = weakref.WeakKeyDictionary()
+
+
+def client_session() -> aiohttp.ClientSession:
+    loop = asyncio.get_running_loop()
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        session = _sessions[loop] = aiohttp.ClientSession(timeout=TIMEOUT)
+    return session
+
 
 class HallService:
     def __init__(self, base_url: str | None = None):
@@ -31,8 +45,8 @@ class HallService:
     async def _call(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
                     headers: dict | None = None) -> dict[str, Any]:
         try:
-            async with aiohttp.ClientSession(timeout=TIMEOUT) as session, \
-                    session.request(method, self.base + path, params=params, json=json, headers=headers) as response:
+            async with client_session().request(method, self.base + path, params=params, json=json,
+                                                headers=headers) as response:
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             raise HallServiceError(503, "unreachable", UNREACHABLE) from None

@@ -17,6 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+import bot.action_validation  # noqa: F401 - compiled action-response validation in the Rasa process
 from bot.privacy import mask, mask_name
 
 NAME_SLOT = "booking_name"  # a name has no pattern: it is masked because it answers the form's name question
