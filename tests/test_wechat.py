@@ -302,6 +302,9 @@ def test_a_location_outside_guangzhou_gets_a_polite_answer_and_no_turn(safe: Sta
     nonsense = standin.post(standin.message_xml(openid, "location", Location_X="abc", Location_Y="",
                                                 Scale="15", Label=""))
     assert nonsense.status == 200 and "所在的区" in nonsense.passive
+    foshan = standin.post(standin.message_xml(openid, "location", Location_X="23.03", Location_Y="113.15",
+                                              Scale="15", Label="广东省佛山市南海区桂城街道天河路"))
+    assert "不在广州市范围内" in foshan.passive, "a road named 天河 in Foshan is not 天河区"
     assert safe.user_turns(openid) == []
 
 

@@ -272,7 +272,11 @@ def _location(message: Incoming) -> tuple[str | None, str | None]:
     from bot.halls.districts import find_district
     from bot.halls.geo import district_at
 
-    district, note = find_district(message.label) if message.label else None, None
+    label = message.label
+    # the label is WeChat's address of the point ("广东省广州市天河区…"); one in another city ("佛山市…天河路")
+    # may still contain a district's name, so only a Guangzhou label, or one naming no city, is read
+    district = find_district(label) if label and ("广州" in label or "市" not in label) else None
+    note = None
     if district is None and message.latitude is not None and message.longitude is not None:
         district = district_at(message.latitude, message.longitude)
         if district is None:
