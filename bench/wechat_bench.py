@@ -1,12 +1,13 @@
 """Latency of the WeChat channel's passive replies, through the stand-in and the real trained assistant.
 
-    python bench/wechat_bench.py [--messages 200] [--plain]
+    python bench/wechat_bench.py [--messages 200] [--plain] [--redis [URL]]
 
 Starts hall service, actions and Rasa (safe mode unless --plain) with the stand-in's API as HUJI_WECHAT_API_BASE,
 then sends `messages` text messages one after another from 20 citizens (greetings, consultations and numbered
 choices), each timed from the POST to the passive reply. Prints p50/p95/max of passive replies and how many
-answers fell back to 客服消息 (the turn took longer than the passive deadline, or the answer needed several
-messages). A script, not a test.
+answers fell back to 客服消息, split by why: the turn took longer than the passive deadline, or the answer needed
+several messages (those go by 客服消息 at once, in order). With --redis the replay records and the access token are
+in Redis (as with several processes), under a throwaway prefix removed afterwards. A script, not a test.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,19 +44,25 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--plain", action="store_true")
+    parser.add_argument("--redis", nargs="?", const="redis://127.0.0.1:6379/0", default=None)
     args = parser.parse_args()
+    prefix = f"huji-bench:{uuid.uuid4().hex[:8]}:wechat:"
     aes_key = "" if args.plain else DEFAULTS["HUJI_WECHAT_AES_KEY"]
     standin = WeChatStandIn(aes_key=aes_key)
     api = standin.start_api()
     with tempfile.TemporaryDirectory() as tmp:
         env = {"HUJI_WECHAT_AES_KEY": aes_key, "HUJI_WECHAT_API_BASE": api,
-               "HUJI_BOOKING_DATABASE_URL": f"sqlite:///{tmp}/bookings.sqlite3"}
+               "HUJI_BOOKING_DATABASE_URL": f"sqlite:///{tmp}/bookings.sqlite3", "HUJI_WECHAT_PASSIVE_SECONDS": "4"}
+        if args.redis:
+            env.update({"HUJI_REDIS_URL": args.redis, "HUJI_WECHAT_REDIS_PREFIX": prefix})
+        else:
+            os.environ.pop("HUJI_REDIS_URL", None)
         with running_assistant(ensure_model(), free_port(), free_port(), free_port(), env=env,
                                log_dir=Path(tmp)) as base:
             standin.webhook = f"{base}/webhooks/wechat/webhook"
             standin.say("oWarmUp", "你好")  # the first turn loads lazily; not counted
             passive: list[float] = []
-            fallback = refused = 0
+            late = several = refused = 0
             for n in range(args.messages):
                 openid = f"oBench{n % 20:02d}"
                 text = SCRIPT[(n // 20) % len(SCRIPT)]
@@ -63,16 +71,26 @@ def main() -> int:
                     refused += 1
                 elif exchange.passive is not None:
                     passive.append(exchange.seconds * 1000)
-                else:
-                    fallback += 1
+                elif exchange.seconds >= 3.9:  # "success" at the passive deadline: the turn was too slow
+                    late += 1
+                else:  # "success" at once: several messages, sent in order by 客服消息
+                    several += 1
             time.sleep(2)
-            mode = "plain" if args.plain else "safe"
-            print(f"{args.messages} messages ({mode} mode): {len(passive)} passive, {fallback} by 客服消息, "
-                  f"{refused} refused; 客服消息 received by the stand-in: {len(standin.custom)}")
+            mode = ("plain" if args.plain else "safe") + (" mode, Redis store" if args.redis else " mode")
+            print(f"{args.messages} messages ({mode}): {len(passive)} passive, {late + several} by 客服消息 "
+                  f"({late} past the 4 s deadline, {several} too long for one message), {refused} refused; "
+                  f"客服消息 received by the stand-in: {len(standin.custom)}")
             if passive:
                 print(f"passive reply latency: p50 {statistics.median(passive):.0f} ms, "
                       f"p95 {percentile(passive, 95):.0f} ms, max {max(passive):.0f} ms")
     standin.stop()
+    if args.redis:
+        import redis
+
+        client = redis.Redis.from_url(args.redis)
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
     return 1 if refused else 0
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from rasa.core.channels.channel import UserMessage
 
+from bot.channels.wechat import WeChatInput
 from bot.channels.wechat.protocol import DEFAULTS, Protocol, Rejected, pseudonym, safe_xml
 from bot.channels.wechat.render import MAX_BYTES, choose, render, split
 from bot.channels.wechat.standin import WeChatStandIn, texts
@@ -85,6 +90,39 @@ def test_safe_mode_round_trip_and_a_tampered_ciphertext() -> None:
     with pytest.raises(Rejected):  # plain while safe mode is configured
         protocol.read(standin.signed_query(), xml.encode())
     assert pseudonym("oUser123") != "oUser123" and "oUser123" not in pseudonym("oUser123")
+
+
+def test_a_message_whose_create_time_is_far_from_now_is_refused_like_a_stale_timestamp() -> None:
+    protocol = Protocol(TOKEN, APPID)
+    standin = WeChatStandIn(token=TOKEN, appid=APPID)
+    now = int(time.time())
+    for offset in (-600, -301, 301, 3600):  # signed just now, but the message itself is old (or from the future)
+        xml = standin.message_xml("oOld0123", Content="你好", create_time=now + offset)
+        with pytest.raises(Rejected, match="stale CreateTime") as refused:
+            protocol.read(standin.signed_query(), xml.encode())
+        assert refused.value.status == 403
+    recent = standin.message_xml("oOld0123", Content="你好", create_time=now - 15)  # WeChat's third retry
+    assert protocol.read(standin.signed_query(), recent.encode())[0].text == "你好"
+    for bad in ("", "yesterday"):
+        xml = standin.message_xml("oOld0123", Content="你好").replace(f"<CreateTime>{now}</CreateTime>",
+                                                                     f"<CreateTime>{bad}</CreateTime>")
+        with pytest.raises(Rejected) as refused:
+            protocol.read(standin.signed_query(), xml.encode())
+        assert refused.value.status == 400
+
+
+def test_coordinates_map_to_the_nearest_district_and_other_cities_are_outside() -> None:
+    from bot.halls.geo import district_at
+
+    assert district_at(23.119, 113.327) == "天河"  # 珠江新城
+    assert district_at(23.106, 113.324) == "海珠"  # 广州塔, south of the river
+    assert district_at(23.125, 113.269) == "越秀"  # 北京路
+    assert district_at(22.940, 113.400) == "番禺"  # 市桥
+    assert district_at(23.550, 113.580) == "从化"
+    assert district_at(22.770, 113.550) == "南沙"
+    for elsewhere in [(23.020, 113.110), (22.800, 113.290), (23.030, 113.750), (22.540, 114.060),
+                      (39.900, 116.400), (0.0, 0.0), (float("nan"), 113.3), (123.0, 113.3)]:
+        assert district_at(*elsewhere) is None, elsewhere  # 佛山, 顺德, 东莞, 深圳, 北京, nonsense
 
 
 def test_replay_store_claims_once() -> None:
@@ -240,6 +278,55 @@ def test_events_and_messages_that_are_not_text(safe: Stack) -> None:
     assert safe.user_turns(openid)[-1] == "孩子刚出生怎么上户口"
 
 
+def test_a_location_gives_the_halls_of_the_district_it_is_in(safe: Stack) -> None:
+    standin, openid = safe.standin, "oWhere0123456789"
+    shared = standin.post(standin.message_xml(openid, "location", Location_X="23.119", Location_Y="113.327",
+                                              Scale="15", Label=""))
+    replies = "\n".join(texts(shared) if shared.passive is not None else standin.wait_custom(openid, 1))
+    assert "大致在天河区" in replies and "回复 1 选择" in replies, replies  # which business: the halls depend on it
+    assert safe.slots(openid)["district"] == "天河"
+    halls = "\n".join(texts(standin.say(openid, "1")))
+    assert "天河区附近可以办理" in halls and "（天河区）" in halls, halls
+    labelled = standin.post(standin.message_xml(openid, "location", Location_X="23.02", Location_Y="113.11",
+                                                Scale="15", Label="广东省广州市番禺区市桥街道"))
+    assert safe.slots(openid)["district"] == "番禺", "the address WeChat resolved outranks the coordinates"
+    assert labelled.status == 200
+
+
+def test_a_location_outside_guangzhou_gets_a_polite_answer_and_no_turn(safe: Stack) -> None:
+    standin, openid = safe.standin, "oAway0123456789"
+    for x, y in [("23.02", "113.11"), ("39.9", "116.4")]:  # 佛山, 北京
+        away = standin.post(standin.message_xml(openid, "location", Location_X=x, Location_Y=y, Scale="15",
+                                                Label=""))
+        assert "不在广州市范围内" in away.passive and "区" in away.passive
+    nonsense = standin.post(standin.message_xml(openid, "location", Location_X="abc", Location_Y="",
+                                                Scale="15", Label=""))
+    assert nonsense.status == 200 and "所在的区" in nonsense.passive
+    foshan = standin.post(standin.message_xml(openid, "location", Location_X="23.03", Location_Y="113.15",
+                                              Scale="15", Label="广东省佛山市南海区桂城街道天河路"))
+    assert "不在广州市范围内" in foshan.passive, "a road named 天河 in Foshan is not 天河区"
+    assert safe.user_turns(openid) == []
+
+
+def test_an_old_create_time_is_refused_over_http_without_a_turn(safe: Stack) -> None:
+    standin, openid = safe.standin, "oOldTime0123456"
+    old = standin.post(standin.message_xml(openid, Content="你好", create_time=int(time.time()) - 600), retries=0)
+    assert old.status == 403 and old.body == ""
+    assert safe.user_turns(openid) == []
+
+
+def test_a_failed_customer_service_message_is_sent_again(plain: Stack) -> None:
+    standin, openid = plain.standin, "oFlaky0123456789"
+    before = standin.custom_attempts
+    standin.fail_custom = 1  # WeChat's API says 「系统繁忙」 once
+    exchange = standin.say(openid, "孩子刚出生怎么上户口")
+    assert exchange.passive is None and exchange.custom and "回复 1 选择" in exchange.custom[-1]
+    assert standin.custom_attempts - before == len(exchange.custom) + 1, "one failed try, then each part once"
+    assert plain.user_turns(openid) == ["孩子刚出生怎么上户口"]
+    logs = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in plain.logs.glob("*.log"))
+    assert f"客服消息 to {pseudonym(openid)} failed (try 1 of 3)" in logs and openid not in logs
+
+
 def test_replay_records_are_shared_through_redis() -> None:
     import asyncio
     import os
@@ -268,6 +355,135 @@ def test_replay_records_are_shared_through_redis() -> None:
             await store.redis.aclose() if hasattr(store.redis, "aclose") else await store.redis.close()
 
     asyncio.run(run())
+
+
+REDIS_URL = os.environ.get("HUJI_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def _channel(stack: Stack, prefix: str, passive_seconds: float = 4.0) -> WeChatInput:
+    """One more WeChat channel, as in another Rasa process: shares only Redis (a throwaway prefix) with the others."""
+    return WeChatInput(TOKEN, APPID, AES_KEY, DEFAULTS["HUJI_WECHAT_SECRET"], api_base=stack.standin.api_base,
+                       passive_seconds=passive_seconds, redis_url=REDIS_URL, redis_prefix=prefix)
+
+
+def _forward(stack: Stack, delay: float, turns: list[str]):
+    """The turn itself, by the running assistant (its REST channel, same sender), made slow deliberately."""
+    async def on_new_message(message: UserMessage) -> None:
+        turns.append(message.text)
+        await asyncio.sleep(delay)
+        answer = await asyncio.to_thread(requests.post, f"{stack.base}/webhooks/rest/webhook", timeout=30,
+                                         json={"sender": message.sender_id, "message": message.text})
+        for reply in answer.json():
+            reply.pop("recipient_id", None)
+            await message.output_channel.send_response(message.sender_id, reply)
+
+    return on_new_message
+
+
+def _delivery(stack: Stack, channel: WeChatInput, xml: str):
+    """What a channel reads from one delivery of `xml` by WeChat (freshly signed and encrypted, like each retry)."""
+    body, params = stack.standin._encrypt(xml, stack.standin.signed_query())
+    return channel.protocol.read(params, body)[0]
+
+
+async def _close(prefix: str, *channels: WeChatInput) -> None:
+    store = channels[0].store
+    keys = [k async for k in store.redis.scan_iter(match=prefix + "*")]
+    if keys:
+        await store.redis.delete(*keys)
+    for channel in channels:
+        redis = channel.store.redis
+        await (redis.aclose() if hasattr(redis, "aclose") else redis.close())
+
+
+def test_a_retry_that_reaches_another_process_gets_the_same_answer_and_no_second_turn(safe: Stack) -> None:
+    prefix, openid = f"huji-test:{uuid.uuid4().hex[:8]}:wechat:", "oTwoProcs0123456"
+    xml = safe.standin.message_xml(openid, Content="孩子刚出生怎么上户口", msg_id=uuid.uuid4().int % 10**15)
+    turns: list[str] = []
+
+    async def run() -> tuple[str, str, str]:
+        first, second = _channel(safe, prefix), _channel(safe, prefix)
+        try:
+            original = asyncio.create_task(first.handle(_delivery(safe, first, xml), _forward(safe, 0.6, turns)))
+            await asyncio.sleep(0.2)  # WeChat retries; its load balancer sends the retry to the other process
+            retry = await second.handle(_delivery(safe, second, xml), _forward(safe, 0.6, turns))
+            replay = await second.handle(_delivery(safe, second, xml), _forward(safe, 0.6, turns))
+            return await original, retry, replay
+        finally:
+            await _close(prefix, first, second)
+
+    original, retry, replay = asyncio.run(run())
+    assert original.startswith("passive:") and "回复 1 选择" in original
+    assert retry == original and replay == original
+    assert turns == ["孩子刚出生怎么上户口"] and safe.user_turns(openid) == turns
+
+
+def test_a_slow_turn_retried_at_another_process_is_sent_once_by_customer_service_message(safe: Stack) -> None:
+    prefix, openid = f"huji-test:{uuid.uuid4().hex[:8]}:wechat:", "oTwoSlow0123456"
+    xml = safe.standin.message_xml(openid, Content="孩子刚出生怎么上户口", msg_id=uuid.uuid4().int % 10**15)
+    turns: list[str] = []
+
+    async def run() -> list[str]:
+        first, second = _channel(safe, prefix, 0.3), _channel(safe, prefix, 0.3)
+        try:
+            original = asyncio.create_task(first.handle(_delivery(safe, first, xml), _forward(safe, 0.9, turns)))
+            await asyncio.sleep(0.35)
+            answers = [await second.handle(_delivery(safe, second, xml), _forward(safe, 0.9, turns)),
+                       await original]
+            while first._tasks:  # the turn goes on after the passive deadline, then 客服消息
+                await asyncio.gather(*first._tasks)
+            answers.append(await second.handle(_delivery(safe, second, xml), _forward(safe, 0.9, turns)))
+            return answers
+        finally:
+            await _close(prefix, first, second)
+
+    assert asyncio.run(run()) == ["success"] * 3
+    sent = safe.standin.custom_for(openid)
+    assert len(sent) == 1 and "回复 1 选择" in sent[0], sent
+    assert turns == ["孩子刚出生怎么上户口"] and safe.user_turns(openid) == turns
+
+
+def test_the_access_token_is_shared_by_the_processes_through_redis(safe: Stack) -> None:
+    prefix, openid = f"huji-test:{uuid.uuid4().hex[:8]}:wechat:", "oToken0123456789"
+
+    async def run() -> tuple[list[bool], int, str | None]:
+        first, second = _channel(safe, prefix), _channel(safe, prefix)
+        try:
+            before = safe.standin.token_requests
+            sent = [await first.send_custom(openid, ["第一条"]), await second.send_custom(openid, ["第二条"])]
+            token = await first.store.redis.get(f"{prefix}token:{APPID}_access_token")
+            return sent, safe.standin.token_requests - before, token
+        finally:
+            await _close(prefix, first, second)
+
+    sent, fetched, token = asyncio.run(run())
+    assert sent == [True, True] and safe.standin.custom_for(openid) == ["第一条", "第二条"]
+    assert fetched == 1, "the second process used the token the first one fetched"
+    assert token and safe.standin.access_token in token
+
+
+def test_customer_service_messages_are_retried_with_backoff_then_given_up_without_the_openid_in_logs(
+        caplog: pytest.LogCaptureFixture) -> None:
+    standin, openid = WeChatStandIn(token=TOKEN, appid=APPID), "oBusyApi0123456"
+    channel = WeChatInput(TOKEN, APPID, "", DEFAULTS["HUJI_WECHAT_SECRET"], api_base=standin.start_api(),
+                          send_backoff=0.2)
+    caplog.set_level("INFO", logger="bot.channels.wechat.channel")
+    try:
+        standin.fail_custom = 2  # 「系统繁忙」 twice, then fine
+        started = time.monotonic()
+        assert asyncio.run(channel.send_custom(openid, ["第一条", "第二条"]))
+        assert time.monotonic() - started >= 0.2 + 0.4, "waits 0.2 s, then 0.4 s"
+        assert standin.custom_for(openid) == ["第一条", "第二条"] and standin.custom_attempts == 4
+        standin.fail_custom = 10  # down for good: three tries, and the second part is not sent out of order
+        assert not asyncio.run(channel.send_custom(openid, ["第三条", "第四条"]))
+        assert standin.custom_attempts == 7 and standin.custom_for(openid) == ["第一条", "第二条"]
+        standin.fail_custom, standin.fail_code = 1, 45015  # the citizen has been silent for 48 h: no retry helps
+        assert not asyncio.run(channel.send_custom(openid, ["第五条"]))
+        assert standin.custom_attempts == 8
+    finally:
+        standin.stop()
+    assert "try 3 of 3" in caplog.text and "lost: part 1 of 2" in caplog.text and "not retried" in caplog.text
+    assert pseudonym(openid) in caplog.text and openid not in caplog.text
 
 
 def _number_of(reply: str, pattern: str) -> str:
@@ -312,5 +528,6 @@ def test_openids_never_reach_the_logs(mode: str, request: pytest.FixtureRequest)
     stack: Stack = request.getfixturevalue(mode)
     logs = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in stack.logs.glob("*.log"))
     assert "WeChat channel" in logs and "wx-" in logs  # the channel logged, with pseudonyms
-    for openid in ["oBirth", "oRetry", "oBook0123456789", "oKinds", "oSlow", "oBad0123456789"]:
+    for openid in ["oBirth", "oRetry", "oBook0123456789", "oKinds", "oSlow", "oBad0123456789", "oWhere", "oAway",
+                   "oOldTime", "oFlaky", "oTwoProcs", "oTwoSlow", "oToken", "oBusyApi"]:
         assert openid not in logs

@@ -1,7 +1,8 @@
 """WeChat official-account protocol: what wechatpy does not check for us.
 
 wechatpy computes signatures, parses and builds the XML and encrypts (plain, compatible and safe mode). Around it:
-signatures compared in constant time, a 5-minute timestamp window, a body-size limit, XML with a DOCTYPE or entity
+signatures compared in constant time, a 5-minute window on both the query's `timestamp` and the message's own
+`CreateTime` (a captured message re-signed later is still stale), a body-size limit, XML with a DOCTYPE or entity
 refused before any parser sees it, and one `Incoming` for every kind of message.
 """
 
@@ -72,6 +73,8 @@ class Incoming:
     text: str = ""  # what to hand to Rasa ("" = no turn)
     event: str = ""
     label: str = ""
+    latitude: float | None = None  # a location message's Location_X
+    longitude: float | None = None  # and Location_Y
 
 
 class Protocol:
@@ -92,9 +95,10 @@ class Protocol:
         self.check_query(args)
         return args.get("echostr", "")
 
-    def read(self, args: dict[str, str], body: bytes) -> tuple[Incoming, bool]:
+    def read(self, args: dict[str, str], body: bytes, now: float | None = None) -> tuple[Incoming, bool]:
         """Check and parse a posted message; (message, encrypted)."""
-        self.check_query(args)
+        now = time.time() if now is None else now
+        self.check_query(args, now)
         safe_xml(body)
         encrypted = args.get("encrypt_type") == "aes"
         if self.crypto is not None and not encrypted:
@@ -117,7 +121,11 @@ class Protocol:
             message = parse_message(body)
         except Exception:  # noqa: BLE001 - expat errors, a missing <xml> root, ...
             raise Rejected(400, "malformed XML") from None
-        return incoming(message), encrypted
+        result = incoming(message)
+        # WeChat's retries carry the original CreateTime (at most ~15 s old); far from now is a replayed capture
+        if abs(now - result.create_time) > self.window:
+            raise Rejected(403, "stale CreateTime")
+        return result, encrypted
 
     def reply(self, to: Incoming, content: str, encrypted: bool, nonce: str, timestamp: str) -> str:
         from wechatpy.replies import TextReply
@@ -154,9 +162,9 @@ def incoming(message) -> Incoming:  # a wechatpy message object
     if not openid or len(openid) > 128:
         raise Rejected(400, "no FromUserName")
     try:
-        create_time = int(data.get("CreateTime") or 0)
+        create_time = int(str(data.get("CreateTime") or "").strip())
     except ValueError:
-        raise Rejected(400, "bad CreateTime") from None
+        raise Rejected(400, "missing or bad CreateTime") from None
     msg_id = data.get("MsgId") or data.get("MsgID")
     key = f"id:{msg_id}" if msg_id else f"ft:{openid}:{create_time}"
     kind = str(data.get("MsgType") or getattr(message, "type", "unknown"))
@@ -169,5 +177,14 @@ def incoming(message) -> Incoming:  # a wechatpy message object
         result.event = str(data.get("Event") or "").lower()
         result.label = str(data.get("EventKey") or "")
     elif kind == "location":
-        result.label = str(data.get("Label") or "")
+        result.label = str(data.get("Label") or "")[:200]
+        result.latitude, result.longitude = _coordinate(data.get("Location_X")), _coordinate(data.get("Location_Y"))
     return result
+
+
+def _coordinate(value) -> float | None:
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) <= 180 else None  # NaN and nonsense are no coordinate

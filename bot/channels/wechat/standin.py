@@ -3,7 +3,8 @@
 It posts messages to the channel the way WeChat does: signed query (signature, timestamp, nonce; in safe mode
 encrypt_type=aes and msg_signature over the ciphertext), XML body, a 5-second timeout and 3 retries of the same
 message. It also plays the API (`/cgi-bin/token`, `/cgi-bin/message/custom/send`) on a local base URL and keeps
-the 客服消息 it receives.
+the 客服消息 it receives. `fail_custom = n` makes the next n 客服消息 calls fail like WeChat when it is busy
+(errcode -1, 「系统繁忙」), or with `fail_code`.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ class WeChatStandIn:
         self.access_token = "standin-" + secrets.token_hex(8)
         self.custom: list[dict] = []  # every 客服消息 received: {"touser", "msgtype", "text": {"content"}}
         self.token_requests = 0
+        self.custom_attempts = 0  # every 客服消息 call, failed ones included
+        self.fail_custom, self.fail_code = 0, -1
         self._changed = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
+        self.api_base = ""  # set by start_api
 
     # --- the API side -------------------------------------------------------------------------------------
     def start_api(self) -> str:
@@ -83,6 +87,11 @@ class WeChatStandIn:
                     return self._json({"errcode": 40001, "errmsg": "invalid credential"})
                 if url.path != "/cgi-bin/message/custom/send":
                     return self._json({"errcode": 48001, "errmsg": "api unauthorized"})
+                with standin._changed:
+                    standin.custom_attempts += 1
+                    if standin.fail_custom > 0:
+                        standin.fail_custom -= 1
+                        return self._json({"errcode": standin.fail_code, "errmsg": "system error"})
                 message = json.loads(body)
                 content = (message.get("text") or {}).get("content", "")
                 if len(content.encode("utf-8")) > 2048:
@@ -94,7 +103,8 @@ class WeChatStandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}/cgi-bin/"
+        self.api_base = f"http://127.0.0.1:{self._server.server_address[1]}/cgi-bin/"
+        return self.api_base
 
     def stop(self) -> None:
         if self._server:
