@@ -95,6 +95,9 @@ def main() -> int:
     for i in hot:
         if fixed[i] != want[i]:
             print(f"  still wrong: {texts[i]!r} -> {normalized[i]!r}: {fixed[i]} (want {want[i]})")
+    for t in texts:  # every sound-alike correction made, to be read for damage (the messages are not all right)
+        for c in normalizer.normalize(t).corrections:
+            print(f"  corrected: {c.before!r} -> {c.after!r} in {t!r}")
     for i, (r, f) in enumerate(zip(raw, fixed, strict=True)):
         if r != f:
             print(f"  changed by normalization: {texts[i]!r}: {r} -> {f} (want {want[i]})")
