@@ -9,8 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.catalog.model import Catalog
 from bot.channels.hotline.session import CALL_TTL, CallState, MemoryCalls, RedisCalls, make_calls
 from bot.channels.hotline.speech import Choice
+from bot.channels.normalize import Normalizer
+from tests.hall_service import free_port
 
 REDIS_URL = os.environ.get("HUJI_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -89,3 +92,24 @@ def test_redis_only_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUJI_HOTLINE_REDIS_PREFIX", "huji-test:x:")
     calls = make_calls()
     assert isinstance(calls, RedisCalls) and calls.key("a").startswith("huji-test:x:")
+
+
+def test_a_call_goes_on_when_redis_is_away(catalog: Catalog) -> None:
+    """Redis down (nothing listens on the port): the caller still gets an answer instead of an HTTP 500."""
+    from bot.channels.hotline.channel import Hotline
+    from bot.channels.hotline.sms import RecordingSms
+
+    async def send(_: str, text: str) -> list[dict]:
+        return [{"text": "请问孩子在哪里出生？", "buttons": [{"title": "广州", "payload": "/consult"}]}]
+
+    async def no_tracker(_: str) -> dict:
+        return {}
+
+    async def run() -> dict:
+        calls = RedisCalls(f"redis://127.0.0.1:{free_port()}/0", "huji-test:away:")
+        hotline = Hotline(send, no_tracker, RecordingSms(), catalog=catalog,
+                          normalizer=Normalizer.for_catalog(catalog), finder=object(), calls=calls)
+        return await hotline.turn("c-away", "孩子刚出生想上户口", None, None)
+
+    reply = asyncio.run(run())
+    assert "孩子在哪里出生" in reply["speech"] and "广州请按1" in reply["speech"]

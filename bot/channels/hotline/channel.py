@@ -116,11 +116,18 @@ class Hotline:
 
     async def turn(self, call_id: str, text: str, confidence: float | None, dtmf: str | None) -> dict:
         self._load()
-        state = await self.calls.load(call_id)
+        try:
+            state = await self.calls.load(call_id)
+        except Exception:  # Redis away: the caller still gets an answer, this turn without what came before
+            logger.exception("hotline call state could not be read")
+            state = CallState(call_id)
         try:
             return await self._turn(state, text, confidence, dtmf)
         finally:  # also after a failed turn: the failure count and the choices offered must survive it
-            await self.calls.save(state)
+            try:
+                await self.calls.save(state)
+            except Exception:
+                logger.exception("hotline call state could not be saved")
 
     async def _turn(self, state: CallState, text: str, confidence: float | None, dtmf: str | None) -> dict:
         if len(text) > MAX_TEXT:
