@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from bot.catalog.model import Catalog
 from bot.channels.hotline.sms import recorded
+from bot.channels.hotline.speech import PREFACE_LIMIT
+from bot.nlu.matcher import parse_fact
 from bot.services import running_assistant
 from bot.training import ensure_model
 from tests.hall_service import free_port
+
+REDIS_URL = os.environ.get("HUJI_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# where the question starts in a spoken answer: the choices, the next page, the question after a checklist
+QUESTION_STARTS = re.compile(r"请说出选项|还有[一二两三四五六七八九十]+段|完整清单和一次性告知单已经用短信发给您，|"
+                             r"更新后的清单已经用短信发给您，|有的情况还要多带材料|还需要了解去哪里办")
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +32,30 @@ def sms_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hotline(tmp_path_factory: pytest.TempPathFactory, sms_log: Path) -> Iterator[str]:
+def redis_prefix() -> Iterator[str]:
+    import redis
+
+    prefix = f"huji-test:hotline:{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(prefix + "*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def hotline(tmp_path_factory: pytest.TempPathFactory, sms_log: Path, redis_prefix: str) -> Iterator[str]:
+    """The assistant with its call state in Redis (a throwaway prefix), as several instances would run."""
     bookings = tmp_path_factory.mktemp("bookings") / "bookings.sqlite3"
-    env = {"HUJI_BOOKING_DATABASE_URL": f"sqlite:///{bookings}", "HUJI_HOTLINE_SMS_LOG": str(sms_log)}
+    env = {"HUJI_BOOKING_DATABASE_URL": f"sqlite:///{bookings}", "HUJI_HOTLINE_SMS_LOG": str(sms_log),
+           "HUJI_REDIS_URL": REDIS_URL, "HUJI_HOTLINE_REDIS_PREFIX": redis_prefix}
     with running_assistant(ensure_model(), free_port(), free_port(), free_port(), env=env) as base:
         yield f"{base}/webhooks/hotline/webhook"
+
+
+def new_call(name: str) -> str:
+    """A call id not seen before (conversations are kept in the tracker store between test runs)."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def call(url: str, call_id: str, text: str = "", **extra: object) -> dict:
@@ -37,27 +68,82 @@ def call(url: str, call_id: str, text: str = "", **extra: object) -> dict:
 
 
 def before_question(speech: str) -> str:
-    return speech.split("请说出选项")[0]
+    m = QUESTION_STARTS.search(speech)
+    return speech[:m.start()] if m else speech
+
+
+def birth_call_to_checklist(url: str, cid: str) -> list[dict]:
+    """A birth call answered "第一个" until its checklist has been read to the end; every reply of it."""
+    said = "喂 你好 嗯 那个 我老婆上个月在广州生了个女儿 就是说 我们两个都是广州户口 孩子户口怎么上"
+    replies = [call(url, cid, said)]
+    for _ in range(10):
+        if "需要带" in replies[-1]["speech"]:
+            break
+        assert replies[-1]["choices"], replies[-1]
+        assert all(f"请按{c['key']}" in replies[-1]["speech"] for c in replies[-1]["choices"])  # read with its digit
+        replies.append(call(url, cid, "第一个"))
+    assert "需要带" in replies[-1]["speech"] and "样东西：一、" in replies[-1]["speech"], replies[-1]
+    while [c["say"] for c in replies[-1]["choices"]] == ["继续听"]:
+        replies.append(call(url, cid, dtmf="1"))
+    return replies
 
 
 def test_birth_call_reaches_its_spoken_checklist(hotline: str, sms_log: Path) -> None:
-    cid = "hl-birth"
-    reply = call(hotline, cid,
-                 "喂 你好 嗯 那个 我老婆上个月在广州生了个女儿 就是说 我们两个都是广州户口 孩子户口怎么上")
-    for _ in range(10):
-        if "需要带" in reply["speech"] or "材料比较多" in reply["speech"]:
-            break
-        assert reply["choices"], reply
-        assert all(c["key"] in reply["speech"] for c in reply["choices"])  # read with its digit
-        reply = call(hotline, cid, "第一个")
-    if "材料比较多" in reply["speech"]:
-        reply = call(hotline, cid, dtmf="1")
-    assert "需要带" in reply["speech"] and "样东西：一、" in reply["speech"], reply
-    while "继续听" in reply["speech"] and any(c["say"] == "继续听" for c in reply["choices"]):
-        reply = call(hotline, cid, dtmf="1")
-    assert "短信" in reply["speech"]
+    cid = new_call("hl-birth")
+    replies = birth_call_to_checklist(hotline, cid)
+    for reply in replies:
+        assert len(before_question(reply["speech"])) <= PREFACE_LIMIT, reply["speech"]
+    assert "短信" in replies[-1]["speech"]
     sent = recorded(cid, sms_log)
     assert sent and "需要准备的材料" in sent[-1]["text"] and sent[-1]["link"].startswith("http")
+
+
+def test_a_conditional_extra_is_a_spoken_choice(hotline: str, sms_log: Path) -> None:
+    cid = new_call("hl-extra")
+    last = birth_call_to_checklist(hotline, cid)[-1]
+    assert "您属于以下情况吗" in last["speech"]
+    ethnicity = next(c for c in last["choices"] if "民族" in c["say"])
+    assert f"{ethnicity['say']}请按{ethnicity['key']}" in last["speech"]
+    reply = call(hotline, cid, dtmf=ethnicity["key"])
+    assert reply["speech"].startswith(f"好的，{ethnicity['say']}的情况，"), reply
+    assert len(before_question(reply["speech"])) <= PREFACE_LIMIT, reply["speech"]
+    assert "更新后的清单" in reply["speech"]
+    assert all(ethnicity["say"] != c["say"] for c in reply["choices"])  # not offered again
+    assert "民族" in recorded(cid, sms_log)[-1]["text"]
+
+
+def test_another_instance_takes_the_next_turn(hotline: str, redis_prefix: str, catalog: Catalog) -> None:
+    """Several Rasa instances behind one URL: the keypad digit reaches one that did not offer the choices."""
+    from bot.channels.hotline.channel import Hotline
+    from bot.channels.hotline.session import RedisCalls
+    from bot.channels.hotline.sms import RecordingSms
+
+    cid = new_call("hl-shared")
+    offered = call(hotline, cid, "孩子刚出生 想上户口")["choices"]
+    assert offered
+    sent: list[str] = []
+
+    async def send(_: str, text: str) -> list[dict]:
+        sent.append(text)
+        return [{"text": "好的，已记下。请问孩子在哪里出生？"}]
+
+    async def no_tracker(_: str) -> dict:
+        return {}
+
+    async def other_instance() -> dict:
+        calls = RedisCalls(REDIS_URL, redis_prefix)
+        try:
+            other = Hotline(send, no_tracker, RecordingSms(), catalog=catalog, normalizer=object(),
+                            finder=object(), calls=calls)
+            return await other.turn(cid, "", None, "1")
+        finally:
+            await calls.close()
+
+    reply = asyncio.run(other_instance())
+    assert "孩子在哪里出生" in reply["speech"]
+    fact = parse_fact(re.search(r'"fact":"([^"]+)"', sent[0]).group(1))
+    category, question, option = fact
+    assert catalog.trees[category].question(question).option(option).label == offered[0]["say"]
 
 
 def test_id_card_call_with_homophone_errors(hotline: str) -> None:
@@ -65,7 +151,7 @@ def test_id_card_call_with_homophone_errors(hotline: str) -> None:
     assert not reply["transfer"]
     assert "身份证" in reply["heard"] and "户口" in reply["heard"]
     assert "没太明白" not in reply["speech"]
-    assert len(before_question(reply["speech"])) <= 120
+    assert len(before_question(reply["speech"])) <= PREFACE_LIMIT
 
 
 def test_keypad_digits_pick_choices(hotline: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.catalog.model import Catalog
-from bot.channels.normalize import Normalizer, numerals_to_digits, remove_fillers
+from bot.channels.normalize import Normalizer, material_nouns, numerals_to_digits, readings, remove_fillers
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +49,36 @@ def test_numerals(said: str, text: str) -> None:
     ("我的居主证过期了", "我的居住证过期了"),
     ("我要签移户口到海珠", "我要迁移户口到海珠"),
     ("我爸去世了要住销户口", "我爸去世了要注销户口"),
+    ("家里的户口薄，被小孩撕烂了", "家里的户口簿，被小孩撕烂了"),  # 薄 is also read bù
+    ("孩子的出生医学正明拿到了", "孩子的出生医学证明拿到了"),  # a document the checklists name
+    ("结婚正也有", "结婚证也有"),
+    ("老人的居民户口部", "老人的居民户口簿"),
 ])
 def test_sound_alike_domain_terms(normalizer: Normalizer, said: str, text: str) -> None:
     result = normalizer.normalize(said)
     assert result.text == text and result.corrections
+
+
+@pytest.mark.parametrize("text", ["孩子现在还没户口", "带上结婚证和户口本", "薄薄的一本", "正明天去办"])
+def test_right_words_stay_right(normalizer: Normalizer, text: str) -> None:
+    """没 may be read mò like 无 (无户口), but a catalog term is only heard by its usual reading."""
+    assert normalizer.normalize(text).text == text
+
+
+def test_document_names_come_from_the_catalog(catalog: Catalog) -> None:
+    nouns = material_nouns(catalog)
+    assert {"出生医学证明", "结婚证", "居民户口簿"} <= nouns
+    names = [a.name for t in catalog.trees.values() for s in t.scenarios for i in s.materials
+             for a in getattr(i, "alternatives", [i])] + [
+        a.name for t in catalog.trees.values() for e in t.extras for i in e.materials
+        for a in getattr(i, "alternatives", [i])]
+    bare = [re.sub(r"（[^（）]*）|\([^()]*\)|[《》]", "", name) for name in names]
+    assert all(any(n in name for name in bare) for n in nouns)
+
+
+def test_every_reading_of_a_character() -> None:
+    assert readings("薄")[0] == "bao" and "bu" in readings("薄")
+    assert readings("证", fold=True) == ("zen",)  # zh/z and -eng/-en folded
 
 
 def test_correct_catalog_sentences_are_not_corrected(normalizer: Normalizer, catalog: Catalog) -> None:

@@ -15,16 +15,18 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cn2an
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, pinyin
 
-from bot.nlu.homophones import sounds as folded_sounds
+from bot.nlu.homophones import FOLDS
 
 MAX_CHARS = 2000  # a spoken utterance is far shorter; the rest of a longer text is dropped
+MAX_READINGS = 8  # reading combinations tried per span (most characters have one reading)
 
 INTERJECTIONS = ("嗯", "呃", "额", "唉", "哎", "喂", "啊", "哦", "噢", "呀", "哈", "嘛", "呢", "吧", "诶", "欸")
 LONE_FILLERS = ("那个", "这个", "就是说", "就是", "然后呢", "然后", "那么", "怎么说呢", "你知道吧", "对吧",
@@ -76,8 +78,37 @@ def _plain(char: str) -> str:
     return lazy_pinyin(char, style=Style.NORMAL)[0] if _is_cjk(char) else char
 
 
-def _plain_sounds(text: str) -> tuple[str, ...]:
-    return tuple(_plain(c) for c in text)
+def _fold(syllable: str) -> str:
+    """The initials and finals southern speakers merge, folded as bot.nlu.homophones does (zh/z, n/l, -ing/-in)."""
+    for long, short in FOLDS:
+        if syllable.startswith(long):
+            syllable = short + syllable[len(long):]
+            break
+    if syllable.startswith("l"):
+        syllable = "n" + syllable[1:]
+    return syllable[:-1] if syllable.endswith(("ing", "eng")) else syllable
+
+
+@lru_cache(maxsize=16384)
+def readings(char: str, fold: bool = False) -> tuple[str, ...]:
+    """Every toneless reading of a character, the usual one first: 薄 is báo but also bù as in 户口簿 (the
+    recognizer wrote the character, not the sound it heard, so any reading may be the one it heard)."""
+    if not _is_cjk(char):
+        return (char,)
+    found = [_plain(char)] + pinyin(char, style=Style.NORMAL, heteronym=True)[0]
+    found = [_fold(r) if fold else r for r in found]
+    return tuple(dict.fromkeys(found))
+
+
+def usual_sound(text: str, fold: bool = False) -> tuple[str, ...]:
+    return tuple(readings(c, fold)[0] for c in text)
+
+
+def reading_keys(per_char: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The reading tuples of a span from its characters' readings, the usual one first, at most MAX_READINGS."""
+    if all(len(r) == 1 for r in per_char):
+        return [tuple(r[0] for r in per_char)]
+    return list(itertools.islice(itertools.product(*per_char), MAX_READINGS))
 
 
 # ---------------------------------------------------------------------------------------------------- fillers
@@ -171,17 +202,17 @@ class SoundCorrector:
             if len(phrase) == 2:
                 if terms is not None and phrase not in terms:
                     continue
-                self.two.setdefault(_plain_sounds(phrase), []).append(phrase)
+                self.two.setdefault(usual_sound(phrase), []).append(phrase)
             else:
-                self.long.setdefault(folded_sounds(phrase), []).append(phrase)
+                self.long.setdefault(usual_sound(phrase, fold=True), []).append(phrase)
         self.lengths = sorted({len(v) for v in self.vocabulary}, reverse=True)
 
     def correct(self, text: str, changes: list[Change] | None = None) -> str:
         changes = changes if changes is not None else []
         used = [False] * len(text)
         replacements: list[tuple[int, int, str]] = []
-        plain = _plain_sounds(text)
-        folded = folded_sounds(text)
+        plain = [readings(c) for c in text]
+        folded = [readings(c, fold=True) for c in text]
         for length in self.lengths:
             for i in range(len(text) - length + 1):
                 if any(used[i:i + length]):
@@ -227,17 +258,20 @@ class SoundCorrector:
                     return True
         return False
 
-    def _candidate(self, span: str, plain: tuple[str, ...], folded: tuple[str, ...]) -> str | None:
+    def _candidate(self, span: str, plain: list[tuple[str, ...]], folded: list[tuple[str, ...]]) -> str | None:
+        """The one catalog term the span sounds like. A term is heard by its usual reading, the span by any of
+        its characters' readings: "户口薄" (báo, bù) is 户口簿 (bù); "没户口" (méi, mò) is not 无户口 (wú)."""
         if span in self.vocabulary:
             return None
         if len(span) == 2:
             if span in self.known_words:
                 return None
-            options = self.two.get(plain, [])
+            options = [p for key in reading_keys(plain) for p in self.two.get(key, [])]
         else:
-            options = self.long.get(folded, [])
             if span in self.known_words and len(span) <= 3:
                 return None
+            options = [p for key in reading_keys(folded) for p in self.long.get(key, [])]
+        options = list(dict.fromkeys(options))
         options = [p for p in options if not self._changes_a_phrase(span, p)]
         options = [p for p in options if p != span and sum(a == b for a, b in zip(p, span, strict=True)) >= 1]
         if len(span) > 2:  # a correction must mend a business noun, not a particle ("办的居住证" is right)
@@ -294,7 +328,37 @@ def catalog_vocabulary(catalog) -> list[str]:
         for q in tree.questions:
             words.update(o.label for o in q.options)
     words.update(_inner_words(words))
+    words.update(material_nouns(catalog))
     return sorted(w for w in words if _is_cjk(w))
+
+
+DOCUMENT_ENDINGS = tuple("证书明簿本表卡照单函件信告同据")  # how the name of a document ends (…证, …证明, …合同)
+TITLE = re.compile(r"《([^《》]{2,12})》")
+BRACKETS = re.compile(r"（[^（）]*）|\([^()]*\)|[《》]")
+
+
+@lru_cache(maxsize=4)
+def _material_nouns(catalog_id: int, names: tuple[str, ...]) -> frozenset[str]:
+    nouns: set[str] = set()
+    for name in names:
+        nouns.update(BRACKETS.sub("", title) for title in TITLE.findall(name))
+        bare = BRACKETS.sub("", name)
+        for part in re.split(r"[或和及、，；]", bare):
+            tail = part.rsplit("的", 1)[-1]  # "随其落户一方的居民户口簿" -> "居民户口簿"
+            if 3 <= len(tail) <= 8 and _is_cjk(tail) and tail.endswith(DOCUMENT_ENDINGS):
+                nouns.add(tail)
+    return frozenset(nouns)
+
+
+def material_nouns(catalog) -> frozenset[str]:
+    """The documents the checklists name, as a caller says them: 出生医学证明, 结婚证, 居民户口簿 (the titles in
+    《》 and the noun that ends each name), read from the catalog's materials."""
+    names = []
+    for tree in catalog.trees.values():
+        items = [i for s in tree.scenarios for i in s.materials] + [i for e in tree.extras for i in e.materials]
+        for item in items:
+            names += [a.name for a in getattr(item, "alternatives", [item])]
+    return _material_nouns(id(catalog), tuple(sorted(set(names))))
 
 
 def _inner_words(phrases: set[str], at_least: int = 3) -> set[str]:
@@ -311,6 +375,7 @@ def catalog_terms(catalog) -> set[str]:
     the catalog's phrases are built from; not answer words ("不要", "交了") that sound like ordinary speech."""
     terms = {info.name for info in catalog.categories} | {k for info in catalog.categories for k in info.keywords}
     terms |= _inner_words(set(terms), at_least=2)
+    terms |= material_nouns(catalog)
     return {t for t in terms if _is_cjk(t)}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import threading
 from pathlib import Path
@@ -26,6 +27,7 @@ from bot.channels.hotline.session import (
     is_goodbye,
     is_no,
     is_yes,
+    make_calls,
     pick,
     wants_person,
 )
@@ -34,14 +36,16 @@ from bot.channels.hotline.speech import (
     PREFACE_LIMIT,
     URL,
     Choice,
-    checklist_pages,
+    after_question,
     choices_from,
-    number,
+    extra_choice,
+    extra_pages,
+    page_turn,
     plain,
     read_choices,
+    scenario_pages,
     shorten,
     split_question,
-    verdict_line,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,7 +56,6 @@ DTMF = re.compile(r"^[0-9*#]$")
 MAX_FAILURES = 2
 NOT_UNDERSTOOD = ("没太明白", "没能理解")
 CONFIRM_CHOICES = [Choice("1", "对", "@yes"), Choice("2", "不对", "@no")]
-MORE_CHOICE = Choice("1", "继续听", "@more")
 ASK_AGAIN = "抱歉，我没有听清。请您再说一下要办理什么业务，比如补办身份证、孩子上户口。"
 TRANSFER_SPEECH = "好的，正在为您转接人工服务，请稍候。"
 
@@ -93,10 +96,11 @@ class Hotline:
 
     def __init__(self, send: Callable[[str, str], Awaitable[list[dict]]],
                  tracker: Callable[[str], Awaitable[dict]], sms: SmsSender,
-                 min_confidence: float = 0.6, catalog: Any = None, normalizer: Any = None, finder: Any = None):
+                 min_confidence: float = 0.6, catalog: Any = None, normalizer: Any = None, finder: Any = None,
+                 calls: Calls | None = None):
         self.send, self.tracker, self.sms = send, tracker, sms
         self.min_confidence = min_confidence
-        self.calls = Calls()
+        self.calls = calls if calls is not None else make_calls()
         self.catalog, self.normalizer, self.finder = catalog, normalizer, finder
 
     def _load(self) -> None:
@@ -112,7 +116,20 @@ class Hotline:
 
     async def turn(self, call_id: str, text: str, confidence: float | None, dtmf: str | None) -> dict:
         self._load()
-        state = self.calls.get(call_id)
+        try:
+            state = await self.calls.load(call_id)
+        except Exception:  # Redis away: the caller still gets an answer, this turn without what came before
+            logger.exception("hotline call state could not be read")
+            state = CallState(call_id)
+        try:
+            return await self._turn(state, text, confidence, dtmf)
+        finally:  # also after a failed turn: the failure count and the choices offered must survive it
+            try:
+                await self.calls.save(state)
+            except Exception:
+                logger.exception("hotline call state could not be saved")
+
+    async def _turn(self, state: CallState, text: str, confidence: float | None, dtmf: str | None) -> dict:
         if len(text) > MAX_TEXT:
             return answer("您说的内容太长了，我没能听清。请简单说一下您要办理什么业务。", state.choices)
         if wants_person(text):
@@ -140,7 +157,7 @@ class Hotline:
         heard = normalized.text.lstrip("/")  # a caller cannot send a button payload by voice
         if not heard.strip() or not re.search(r"[\u4e00-\u9fffA-Za-z0-9]", heard):
             return await self._failed(state, ASK_AGAIN)
-        state.heard.append(heard)
+        state.remember(heard)
         if confidence is not None and confidence < self.min_confidence:
             state.pending = heard
             state.choices = CONFIRM_CHOICES
@@ -197,48 +214,48 @@ class Hotline:
             sms = "详细内容已经用短信发给您。"
         if not question:
             question = "请问还有什么可以帮您？" if not state.choices else "请选择。"
-        speech = shorten(preface, PREFACE_LIMIT) + sms + question + read_choices(state.choices)
+        speech = shorten(preface, PREFACE_LIMIT - len(sms)) + sms + question + read_choices(state.choices)
         return answer(speech, state.choices) | extra
 
     async def _read_scenario(self, state: CallState, slots: dict, said: str, buttons: list[dict]) -> dict:
+        from bot.consult.engine import next_step
+        from bot.consult.render import condition_label
+        from bot.nlu.matcher import fact_value
+
         category = slots.get("category")
         tree = self.catalog.trees.get(category)
-        scenario = next((s for s in tree.scenarios if s.id == slots["scenario"]), None) if tree else None
+        scenario = tree.scenario(slots["scenario"]) if tree else None
         if scenario is None:
             return answer(shorten(plain(said)), choices_from(buttons))
         name = next((c.name for c in self.catalog.categories if c.code == category), scenario.title)
+        step = next_step(tree, dict(slots.get("answers") or {}))
+        applied = step.extras if step.scenario is not None and step.scenario.id == scenario.id else []
+        possible = step.possible_extras if applied is step.extras else []
         links = URL.findall(said)
         await self.sms.send(state.call_id, plain(said), links[-1] if links else "")
-        state.sms_sent_for = scenario.id
-        pages = checklist_pages(scenario)
-        first = verdict_line(scenario, name)
-        after_choices = choices_from(buttons)
-        after = "完整材料清单和一次性告知单已经用短信发给您。还需要了解去哪里办吗？" + read_choices(after_choices)
-        state.after_pages = (after, after_choices)
-        state.pages = pages[1:]
-        if len(first) + len(pages[0]) > PREFACE_LIMIT + 20 and state.pages:
-            state.pages = pages
-            state.choices = [MORE_CHOICE]
-            return answer(first + "材料比较多，我分几次念。要听材料请按1或说继续。", state.choices,
-                          scenario=scenario.id)
-        speech = first + pages[0]
-        return self._page_end(state, speech) | {"scenario": scenario.id}
+        new_extras = [e for e in applied if e.id not in state.extras_read]
+        if state.sms_sent_for == scenario.id and new_extras:  # the caller said an extra applies: only what it adds
+            extra = new_extras[0]
+            pages, lead = extra_pages(condition_label(tree, extra.when).strip("「」"), extra)
+        else:
+            pages, lead = scenario_pages(scenario, name, applied)
+        state.sms_sent_for, state.extras_read = scenario.id, [e.id for e in applied]
+        offered = [extra_choice(condition_label(tree, e.when),
+                                f'/consult{{"fact":"{fact_value(tree.code, *_only_condition(e.when))}"}}')
+                   for e in possible if _only_condition(e.when)]
+        state.after_pages = after_question(offered, choices_from(buttons), lead)
+        state.pages = pages
+        return self._next_page(state) | {"scenario": scenario.id}
 
     def _next_page(self, state: CallState) -> dict:
-        if not state.pages:
-            after, choices = state.after_pages
+        if not state.pages:  # "继续听" after the last page: the question again
+            question, choices = state.after_pages
             state.choices = choices
-            return answer(after, choices)
-        page, state.pages = state.pages[0], state.pages[1:]
-        return self._page_end(state, page)
-
-    def _page_end(self, state: CallState, speech: str) -> dict:
-        if state.pages:
-            state.choices = [MORE_CHOICE]
-            return answer(speech + f"还有{number(len(state.pages))}段，继续听请按1。", state.choices)
-        after, choices = state.after_pages
-        state.choices = choices
-        return answer(speech + after, choices)
+            return answer(question, choices)
+        turn = page_turn(state.pages[0], len(state.pages) - 1, state.after_pages)
+        state.pages = state.pages[1:]
+        state.choices = turn.choices
+        return answer(turn.speech, turn.choices)
 
     async def _slots(self, call_id: str) -> dict:
         try:
@@ -253,6 +270,14 @@ class Hotline:
         summary = case_summary(self.catalog, slots, reason, state.heard)
         state.failures, state.pending, state.choices = 0, None, []
         return answer(TRANSFER_SPEECH, [], transfer=True, summary=summary)
+
+
+def _only_condition(when: dict) -> tuple[str, str] | None:
+    """(question, option) of an extra that hangs on one answer: a keypad digit can give that answer."""
+    if len(when) != 1:
+        return None
+    question, options = next(iter(when.items()))
+    return (question, options[0]) if len(options) == 1 else None
 
 
 def case_summary(catalog: Any, slots: dict, reason: str, heard: list[str]) -> str:
@@ -284,11 +309,14 @@ class HotlineInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict | None) -> HotlineInput:
         credentials = credentials or {}
-        return cls(min_confidence=float(credentials.get("min_confidence", 0.6)), sms_url=credentials.get("sms_url"))
+        return cls(min_confidence=float(credentials.get("min_confidence", 0.6)), sms_url=credentials.get("sms_url"),
+                   redis_url=credentials.get("redis_url") or os.environ.get("HUJI_REDIS_URL") or None)
 
-    def __init__(self, min_confidence: float = 0.6, sms_url: str | None = None):
+    def __init__(self, min_confidence: float = 0.6, sms_url: str | None = None, redis_url: str | None = None):
         self.min_confidence = min_confidence
         self.sms: SmsSender = HttpSms(sms_url) if sms_url else RecordingSms()
+        self.calls = make_calls(redis_url)
+        logger.info("hotline call state in %s", "Redis" if redis_url else "memory")
         self.hotline: Hotline | None = None
         self._app: Any = None
 
@@ -304,7 +332,7 @@ class HotlineInput(InputChannel):
             found = await self._app.ctx.agent.tracker_store.retrieve(sender)
             return found.current_slot_values() if found else {}
 
-        self.hotline = Hotline(send, tracker, self.sms, self.min_confidence)
+        self.hotline = Hotline(send, tracker, self.sms, self.min_confidence, calls=self.calls)
         warm_up = threading.Thread(target=self.hotline._load, daemon=True)  # catalog and normalizer: ~4 s
         warm_up.start()
 
