@@ -19,7 +19,7 @@ import requests
 
 from bot.settings import BUILD_DIR, ROOT, api_token, bind_host, tracker_db_url
 
-STARTUP_TIMEOUT = 180.0
+STARTUP_TIMEOUT = float(os.environ.get("HUJI_STARTUP_TIMEOUT") or 180)  # a loaded machine needs more
 
 
 class StartupError(RuntimeError):
