@@ -217,13 +217,15 @@ def running_instances(model: Path, proxy_port: int, rasa_ports: list[int], actio
         # the children's PR_SET_PDEATHSIG fires when the *thread* that started them ends.
         pool = stack.enter_context(ThreadPoolExecutor(len(instances)))
         started = [pool.submit(instance.__enter__) for instance in instances]
-        bases, failure = [], None
+        bases, entered, failure = [], [], None
         for instance, future in zip(instances, started, strict=True):
             try:
                 bases.append(future.result())
-                stack.push(instance.__exit__)
+                entered.append(instance)
             except BaseException as error:  # noqa: BLE001 - stop the others, then report the first failure
                 failure = failure or error
+        # stopped all at once: each waits for its Rasa's graceful shutdown
+        stack.callback(lambda: list(pool.map(lambda instance: instance.__exit__(None, None, None), entered)))
         if failure:
             raise failure
         proxy = f"http://{near}:{proxy_port}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -40,15 +41,23 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Layout, s
     with throwaway_postgres_schema("instances") as tracker_url:
         env = {"HUJI_TRACKER_DB_URL": tracker_url, "HUJI_REDIS_URL": REDIS_URL, "HUJI_REDIS_PREFIX": prefix,
                "HUJI_API_TOKEN": TOKEN, "HUJI_BOOKING_DATABASE_URL": f"sqlite:///{tmp / 'bookings.sqlite3'}"}
+        ports = [free_port() for _ in range(7)]  # proxy, 2 Rasa, actions proxy, 2 action servers, hall service
         try:
-            with running_instances(ensure_model(), free_port(), [free_port(), free_port()], free_port(),
-                                   [free_port(), free_port()], free_port(), env=env, log_dir=Path(tmp)) as running:
+            with running_instances(ensure_model(), ports[0], ports[1:3], ports[3], ports[4:6], ports[6], env=env,
+                                   log_dir=Path(tmp)) as running:
                 yield running, tracker_url, prefix
+            listening = [port for port in ports if _answers(port)]
+            assert listening == [], f"something still listens on {listening} after the layout stopped"
         finally:
             client = redis.Redis.from_url(REDIS_URL)
             for key in client.scan_iter(f"{prefix}*"):
                 client.delete(key)
             client.close()
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _tickets_issued(client: redis.Redis, counter_key: str) -> int:
