@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -119,3 +121,17 @@ def test_one_conversation_across_two_instances_keeps_its_order(layout: tuple[Lay
                            timeout=30).json()
     assert [e["text"] for e in tracker["events"] if e["event"] == "user"] == texts
 
+
+
+def test_the_proxy_configuration_lists_every_instance_and_is_valid(tmp_path: Path) -> None:
+    config = services.proxy_config(tmp_path, "127.0.0.1", 6005, ["10.0.0.1:5005", "10.0.0.2:5005", "10.0.0.3:5005"],
+                                   6055, ["10.0.0.1:5055", "10.0.0.2:5055"])
+    assert not re.search(r"@@[A-Z_]+@@", config), "a field of the template was left unfilled"
+    upstreams = dict(re.findall(r"^\s*upstream (\w+) \{(.*?)\}", config, re.S | re.M))
+    assert [upstreams["rasa"].count(f"server 10.0.0.{i}:5005") for i in (1, 2, 3)] == [1, 1, 1]
+    assert [upstreams["actions"].count(f"server 10.0.0.{i}:5055") for i in (1, 2)] == [1, 1]
+    assert "access_log off" in config  # URLs carry the API token and sender ids
+    (tmp_path / "nginx.conf").write_text(config, encoding="utf-8")
+    checked = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                             capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
