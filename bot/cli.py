@@ -37,10 +37,12 @@ def _train() -> object:
     return ensure_model()
 
 
-def _serve(interactive: bool) -> int:
+def _serve(interactive: bool, instances: int = 1) -> int:
     from bot.services import running_assistant
 
     model = _train()
+    if instances > 1:
+        return _serve_instances(model, instances)
     with running_assistant(model, rasa_port(), actions_port(), halls_port()) as base:
         print(f"助手已就绪：REST 接口 {base}/webhooks/rest/webhook ，HTTP API {base}/", flush=True)
         print(_token_note(), flush=True)
@@ -56,6 +58,23 @@ def _serve(interactive: bool) -> int:
             while True:
                 time.sleep(3600)
     return 0
+
+
+def _serve_instances(model: object, instances: int) -> int:
+    """The production layout on one machine: nginx on the usual ports, the instances on the next ones."""
+    import time
+
+    from bot.services import running_instances
+
+    rasa = [rasa_port() + i for i in range(1, instances + 1)]
+    actions = [actions_port() + i for i in range(1, instances + 1)]
+    with running_instances(model, rasa_port(), rasa, actions_port(), actions, halls_port()) as layout:
+        print(f"助手已就绪（{instances} 个 Rasa 实例、{instances} 个动作服务器，nginx 反向代理）："
+              f"REST 接口 {layout.proxy}/webhooks/rest/webhook ，HTTP API {layout.proxy}/", flush=True)
+        print(f"各 Rasa 实例：{'、'.join(layout.rasa)}", flush=True)
+        print(_token_note(), flush=True)
+        while True:
+            time.sleep(3600)
 
 
 def _token_note() -> str:
@@ -94,7 +113,9 @@ def _main(argv: list[str] | None) -> int:
     sub.add_parser("build", help="validate, rebuild the database and the generated NLU data")
     sub.add_parser("train", help="build, then train the model if its inputs changed")
     sub.add_parser("chat", help="train if needed, start the servers and chat in the terminal")
-    sub.add_parser("serve", help="train if needed and serve REST + HTTP API without a terminal chat")
+    serve = sub.add_parser("serve", help="train if needed and serve REST + HTTP API without a terminal chat")
+    serve.add_argument("--instances", type=int, default=1,
+                       help="Rasa instances and action servers behind nginx (needs HUJI_REDIS_URL; README)")
     halls = sub.add_parser("halls", help="run the hall service alone (halls, live queues, appointments)")
     halls.add_argument("--port", type=int, default=halls_port())
     halls.add_argument("--no-simulator", action="store_true", help="real ticket machines push the queues")
@@ -128,7 +149,7 @@ def _main(argv: list[str] | None) -> int:
         return 0
     if args.command in ("chat", "serve"):
         try:
-            return _serve(interactive=args.command == "chat")
+            return _serve(interactive=args.command == "chat", instances=getattr(args, "instances", 1))
         except KeyboardInterrupt:
             return 0
     if args.command == "halls":

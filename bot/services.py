@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -17,7 +19,7 @@ import requests
 
 from bot.settings import BUILD_DIR, ROOT, api_token, bind_host, tracker_db_url
 
-STARTUP_TIMEOUT = 180.0
+STARTUP_TIMEOUT = float(os.environ.get("HUJI_STARTUP_TIMEOUT") or 180)  # a loaded machine needs more
 
 
 class StartupError(RuntimeError):
@@ -64,8 +66,12 @@ def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @contextmanager
 def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port: int,
-                      env: dict[str, str] | None = None, log_dir: Path = BUILD_DIR / "logs") -> Iterator[str]:
-    """Run the hall service (with the queue simulator), actions and Rasa; yield the Rasa base URL."""
+                      env: dict[str, str] | None = None, log_dir: Path = BUILD_DIR / "logs",
+                      start_halls: bool = True) -> Iterator[str]:
+    """Run the hall service (with the queue simulator), actions and Rasa; yield the Rasa base URL.
+
+    Several instances (running_instances) start the hall service once, and may point Rasa at a proxy of all action
+    servers (`HUJI_ACTIONS_URL` in `env`)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     from bot.channels.wechat.protocol import with_defaults  # credentials.yml expands the HUJI_WECHAT_* variables
 
@@ -75,14 +81,15 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
     near = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # where this process and Rasa reach them
     env.update({"HUJI_BIND": host, "SANIC_HOST": host,  # rasa_sdk 3.6 reads its listening address from SANIC_HOST
                 "HUJI_HALLS_URL": (extra or {}).get("HUJI_HALLS_URL") or f"http://{near}:{halls_port}",
-                "HUJI_ACTIONS_URL": f"http://{near}:{actions_port}/webhook",  # endpoints.yml expands these two
+                "HUJI_ACTIONS_URL": (extra or {}).get("HUJI_ACTIONS_URL")  # endpoints.yml expands these two
+                or f"http://{near}:{actions_port}/webhook",
                 "HUJI_TRACKER_DB_URL": env.get("HUJI_TRACKER_DB_URL") or tracker_db_url(),
                 "HUJI_API_TOKEN": env.get("HUJI_API_TOKEN") or api_token()})
     if env["HUJI_TRACKER_DB_URL"].startswith("sqlite:///"):
         Path(env["HUJI_TRACKER_DB_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     env["HUJI_RASA_URL"], env["HUJI_MODEL_VERSION"] = f"http://{near}:{rasa_port}", model.name  # for GET /health
     for port, what, variable in [(halls_port, "大厅服务", "HUJI_HALLS_PORT"), (actions_port, "动作服务器",
-                                 "HUJI_ACTIONS_PORT"), (rasa_port, "Rasa 服务", "HUJI_RASA_PORT")]:
+                                 "HUJI_ACTIONS_PORT"), (rasa_port, "Rasa 服务", "HUJI_RASA_PORT")][not start_halls:]:
         ensure_port_free(host, port, what, variable)
     # own session (a terminal's Ctrl-C reaches only us, and we stop the servers in order); die with us if killed
     child = {"cwd": ROOT, "env": env, "stderr": subprocess.STDOUT, "start_new_session": True,
@@ -91,8 +98,8 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
     try:
         halls_log = log_dir / f"halls-{halls_port}.log"
         halls = subprocess.Popen([sys.executable, "-m", "bot", "halls", "--port", str(halls_port)],
-                                 stdout=halls_log.open("w"), **child)
-        processes.append(halls)
+                                 stdout=halls_log.open("w"), **child) if start_halls else None
+        processes += [halls] if halls else []
         actions_log = log_dir / f"actions-{actions_port}.log"
         actions = subprocess.Popen(
             [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
@@ -105,11 +112,12 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
              "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
             stdout=rasa_log.open("w"), **child)
         processes.append(rasa)
-        _wait(f"http://{near}:{halls_port}/api/openapi.json", halls, halls_log)
+        if halls:
+            _wait(f"http://{near}:{halls_port}/api/openapi.json", halls, halls_log)
         _wait(f"http://{near}:{actions_port}/health", actions, actions_log)
         base = f"http://{near}:{rasa_port}"
         _wait(f"{base}/status?token={env['HUJI_API_TOKEN']}", rasa, rasa_log)
-        for p, log in [(halls, halls_log), (actions, actions_log), (rasa, rasa_log)]:
+        for p, log in [(halls, halls_log), (actions, actions_log), (rasa, rasa_log)][not halls:]:
             if p.poll() is not None:  # what answered was not ours
                 raise StartupError(f"进程意外退出（{p.returncode}），日志：{log}")
         yield base
@@ -121,3 +129,106 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+PROXY_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Several instances running: the proxy clients talk to, and each Rasa instance's own URL."""
+
+    proxy: str
+    rasa: list[str]
+
+
+def proxy_config(prefix: Path, host: str, proxy_port: int, rasa: list[str], actions_port: int,
+                 actions: list[str]) -> str:
+    """deploy/nginx.conf.template filled in: upstreams of all Rasa instances and of all action servers."""
+    user = ""
+    if os.geteuid() == 0:  # nginx started by root hands its workers to `nobody`, who cannot write under `prefix`
+        import pwd
+
+        user = f"user {pwd.getpwuid(0).pw_name};"
+    values = {"USER": user, "PREFIX": str(prefix), "BIND": host, "PROXY_PORT": str(proxy_port),
+              "ACTIONS_PORT": str(actions_port),
+              "RASA_SERVERS": " ".join(f"server {a} max_fails=1 fail_timeout=5s;" for a in rasa),
+              "ACTIONS_SERVERS": " ".join(f"server {a} max_fails=1 fail_timeout=5s;" for a in actions)}
+    text = PROXY_TEMPLATE.read_text(encoding="utf-8")
+    for name, value in values.items():
+        text = text.replace(f"@@{name}@@", value)
+    return text
+
+
+@contextmanager
+def running_proxy(config: str, prefix: Path, check_url: str) -> Iterator[None]:
+    """nginx in the foreground as our child, with its pid, logs and temporary files under `prefix`."""
+    import shutil
+
+    nginx = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    if not nginx:
+        raise StartupError("需要 nginx 作为反向代理：请以 root 运行 apt-get install nginx-light"
+                           "（见 deploy/README.md）。")
+    prefix.mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(config, encoding="utf-8")
+    log = prefix / "nginx.log"
+    process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=_die_with_parent)
+    try:
+        _wait(check_url, process, log)
+        yield
+    finally:
+        process.terminate()  # SIGTERM: nginx's fast shutdown
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def running_instances(model: Path, proxy_port: int, rasa_ports: list[int], actions_proxy_port: int,
+                      actions_ports: list[int], halls_port: int, env: dict[str, str] | None = None,
+                      log_dir: Path = BUILD_DIR / "logs") -> Iterator[Layout]:
+    """One hall service, len(rasa_ports) Rasa instances and as many action servers, behind nginx.
+
+    Clients use the proxy (`proxy_port`), which spreads requests over the Rasa instances; every Rasa calls the
+    action servers through the proxy's second port. The instances share the tracker store (HUJI_TRACKER_DB_URL) and
+    the conversation locks (HUJI_REDIS_URL), so any instance can take any turn of any conversation."""
+    env = dict(env or {})
+    if len(rasa_ports) > 1 and not (env.get("HUJI_REDIS_URL") or os.environ.get("HUJI_REDIS_URL")):
+        raise StartupError("多个 Rasa 实例要共用 Redis 才能让同一会话按顺序处理：请设置 HUJI_REDIS_URL"
+                           "（例如 redis://127.0.0.1:6379/0）。")
+    host = env.get("HUJI_BIND") or bind_host()
+    near = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    env.setdefault("HUJI_HALLS_URL", f"http://{near}:{halls_port}")
+    env["HUJI_ACTIONS_URL"] = f"http://{near}:{actions_proxy_port}/webhook"
+    env["HUJI_API_TOKEN"] = env.get("HUJI_API_TOKEN") or api_token()
+    ensure_port_free(host, proxy_port, "反向代理", "HUJI_RASA_PORT")
+    ensure_port_free(host, actions_proxy_port, "动作服务器代理", "HUJI_ACTIONS_PORT")
+    config = proxy_config(log_dir / f"nginx-{proxy_port}", host, proxy_port, [f"{near}:{p}" for p in rasa_ports],
+                          actions_proxy_port, [f"{near}:{p}" for p in actions_ports])
+    with ExitStack() as stack:
+        instances = [running_assistant(model, rasa, actions, halls_port, env=env, log_dir=log_dir,
+                                       start_halls=index == 0)
+                     for index, (rasa, actions) in enumerate(zip(rasa_ports, actions_ports, strict=True))]
+        # Each Rasa loads the model (~30 s): all at once, from threads that live as long as the layout, because
+        # the children's PR_SET_PDEATHSIG fires when the *thread* that started them ends.
+        pool = stack.enter_context(ThreadPoolExecutor(len(instances)))
+        started = [pool.submit(instance.__enter__) for instance in instances]
+        bases, entered, failure = [], [], None
+        for instance, future in zip(instances, started, strict=True):
+            try:
+                bases.append(future.result())
+                entered.append(instance)
+            except BaseException as error:  # noqa: BLE001 - stop the others, then report the first failure
+                failure = failure or error
+        # stopped all at once: each waits for its Rasa's graceful shutdown
+        stack.callback(lambda: list(pool.map(lambda instance: instance.__exit__(None, None, None), entered)))
+        if failure:
+            raise failure
+        proxy = f"http://{near}:{proxy_port}"
+        stack.enter_context(running_proxy(config, log_dir / f"nginx-{proxy_port}",
+                                          f"{proxy}/status?token={env['HUJI_API_TOKEN']}"))
+        yield Layout(proxy, bases)
