@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
+# launched with playwright's launch_persistent_context on a fresh folder: a new profile for every page
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -28,8 +28,3 @@ def ensure_chromium() -> str | None:
             return f"apt-get install chromium failed: {done.stderr[-2000:]}"
     return None if CHROMIUM.exists() else f"{CHROMIUM} still missing after apt-get install chromium"
 
-
-def launch_options() -> dict:
-    """Playwright's launch options for Debian's Chromium with a fresh profile (nothing carried between runs)."""
-    profile = tempfile.mkdtemp(prefix="huji-chromium-")
-    return {"executable_path": str(CHROMIUM), "args": [*ARGS, f"--user-data-dir={profile}"]}
