@@ -25,6 +25,7 @@ from actions.halls import (
 )
 from bot.booking.errors import Invalid
 from bot.booking.people import clean_id_number, clean_name, clean_phone
+from bot.channels.web.payloads import booking_payload
 from bot.halls import hours
 from bot.halls.render import appointment_text, day_label, queue_line, slot_label
 from bot.halls.when import When, parse_when
@@ -272,7 +273,11 @@ class ActionAskBookingConfirm(Action):
                   f"时间：{slot_label(c, today)}\n"
                   f"预约人：{mask_name(draft.name)}，手机 {mask_phone(draft.phone)}，"
                   f"身份证 {mask_id(draft.id_number)}\n确认无误请点“确认预约”。"),
-            buttons=[{"title": "确认预约", "payload": "/affirm"}, {"title": "先不约了", "payload": "/deny"}])
+            buttons=[{"title": "确认预约", "payload": "/affirm"}, {"title": "先不约了", "payload": "/deny"}],
+            json_message=booking_payload("confirm", "请确认预约信息", [
+                ("业务", category_name(c["category"])), ("大厅", c["hall_name"]), ("时间", slot_label(c, today)),
+                ("预约人", mask_name(draft.name)), ("手机", mask_phone(draft.phone)),
+                ("身份证", mask_id(draft.id_number))], note="确认无误请点“确认预约”。"))
         return []
 
 
@@ -304,8 +309,21 @@ class ActionSubmitBooking(Action):
         booking_drafts.drop(tracker.sender_id)
         dispatcher.utter_message(text="预约成功！\n" + appointment_text(booked, hours.now().date()) +
                                  "\n请记好预约码，按时带齐材料和身份证原件前往。"
-                                 f"如需查询或取消，告诉我“查询预约 {booked['code']}”或“取消预约 {booked['code']}”。")
+                                 f"如需查询或取消，告诉我“查询预约 {booked['code']}”或“取消预约 {booked['code']}”。",
+                                 json_message=_booked_payload(booked))
         return _clear()
+
+
+def _booked_payload(booked: dict[str, Any]) -> dict[str, Any]:
+    """The confirmation card of the web widget: the same facts as appointment_text, personal data masked."""
+    person, day = booked["person"], dt.date.fromisoformat(booked["date"])
+    return booking_payload("booked", "预约成功", [
+        ("预约码", booked["code"]), ("业务", booked["category"]["name"]), ("大厅", booked["hall"]["name"]),
+        ("地址", booked["hall"]["address"]),
+        ("时间", f"{day_label(day, hours.now().date())} {booked['start']}-{booked['end']}"),
+        ("预约人", person["name"]), ("手机", person["phone"]), ("身份证", person["id_number"])],
+        note="请记好预约码，按时带齐材料和身份证原件前往。"
+             f"如需查询或取消，告诉我“查询预约 {booked['code']}”或“取消预约 {booked['code']}”。", code=booked["code"])
 
 
 class ActionStopBooking(Action):

@@ -13,6 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.catalog_access import CatalogView
 from actions.hall_service import HallService, HallServiceError
+from bot.channels.web.payloads import hall_card as hall_card_payload
+from bot.channels.web.payloads import halls_payload
 from bot.halls import hours
 from bot.halls.districts import DISTRICTS, find_district
 from bot.halls.recommend import recommend
@@ -144,5 +146,12 @@ class ActionFindHall(Action):
                                     "我可以推荐那里的大厅。")
         buttons = [{"title": f"预约{i}：{h['name']}", "payload": f'/book_appointment{{"hall":"{h["id"]}"}}'}
                    for i, h in enumerate(picks, 1) if h["appointments"]]
-        dispatcher.utter_message(text="\n".join([head, *cards]) + checking_note(picks) + tail, buttons=buttons)
+        from actions.booking import _slot_buttons  # the one place a slot button is made (booking imports us)
+
+        web_cards = [hall_card_payload(i, h, queues.get(h["id"]), _slot_buttons(by_hall.get(h["id"], []), category,
+                                                                                 today),
+                                       next((b for b in buttons if b["title"].startswith(f"预约{i}：")), None))
+                     for i, h in enumerate(picks, 1)]
+        dispatcher.utter_message(text="\n".join([head, *cards]) + checking_note(picks) + tail, buttons=buttons,
+                                 json_message=halls_payload(head, web_cards, checking_note(picks) + tail))
         return [SlotSet("district", district), SlotSet("hall_category", category)]

@@ -48,6 +48,8 @@ def _serve(interactive: bool, instances: int = 1) -> int:
         print(_token_note(), flush=True)
         print(f"大厅服务（大厅、实时排队、预约）：http://127.0.0.1:{halls_port()}/api/halls ，"
               f"接口说明 /api/openapi.json ；排队模拟器已在运行", flush=True)
+        print(f"网页聊天（含长辈版）：http://localhost:{halls_port()}/chat/ ，"
+              f"嵌入脚本 http://localhost:{halls_port()}/chat/widget.js", flush=True)
         if interactive:
             from bot.channels.terminal import chat
 
@@ -186,5 +188,10 @@ def _main(argv: list[str] | None) -> int:
         return call_main(Path(args.file), args.url)
     if args.command == "test":
         _train()
+        from bot.channels.web.browser import ensure_chromium
+
+        problem = ensure_chromium()  # the widget's browser tests drive Debian's chromium (apt, never a download)
+        if problem:
+            print(problem, file=sys.stderr)
         return subprocess.call([sys.executable, "-m", "pytest", *extra], cwd=ROOT)
     return 2
