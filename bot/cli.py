@@ -188,10 +188,10 @@ def _main(argv: list[str] | None) -> int:
         return call_main(Path(args.file), args.url)
     if args.command == "test":
         _train()
-        from bot.channels.web.browser import ensure_chromium
+        from bot.debian import ensure_test_packages
 
-        problem = ensure_chromium()  # the widget's browser tests drive Debian's chromium (apt, never a download)
-        if problem:
+        # the widget's browser tests drive Debian's chromium, the several-instance test nginx (apt, never a download)
+        for problem in ensure_test_packages():
             print(problem, file=sys.stderr)
         return subprocess.call([sys.executable, "-m", "pytest", *extra], cwd=ROOT)
     return 2
