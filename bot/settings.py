@@ -96,3 +96,12 @@ def api_params() -> dict[str, str]:
 def tracker_db_url() -> str:
     """Where conversations are stored (masked): SQLite under var/ by default, PostgreSQL in production."""
     return os.environ.get("HUJI_TRACKER_DB_URL") or f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"
+
+
+ACTIONS_TOKEN_FILE = BUILD_DIR / "actions-token"
+
+
+def actions_token() -> str:
+    """Secret Rasa sends to the action server (endpoints.yml `token:`, as `?token=`): HUJI_ACTIONS_TOKEN, else one
+    generated once into build/actions-token. Every Rasa and action-server instance must share the same value."""
+    return os.environ.get("HUJI_ACTIONS_TOKEN") or _generated_once(ACTIONS_TOKEN_FILE)
