@@ -105,3 +105,9 @@ def actions_token() -> str:
     """Secret Rasa sends to the action server (endpoints.yml `token:`, as `?token=`): HUJI_ACTIONS_TOKEN, else one
     generated once into build/actions-token. Every Rasa and action-server instance must share the same value."""
     return os.environ.get("HUJI_ACTIONS_TOKEN") or _generated_once(ACTIONS_TOKEN_FILE)
+
+
+def rate_limit() -> tuple[int, float]:
+    """Per-sender limit of the channels: (burst, messages per minute sustained). HUJI_RATE_BURST (default 20) and
+    HUJI_RATE_PER_MINUTE (default 60); 0 for either turns the limit off."""
+    return int(os.environ.get("HUJI_RATE_BURST") or "20"), float(os.environ.get("HUJI_RATE_PER_MINUTE") or "60")
