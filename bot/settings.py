@@ -111,3 +111,8 @@ def rate_limit() -> tuple[int, float]:
     """Per-sender limit of the channels: (burst, messages per minute sustained). HUJI_RATE_BURST (default 20) and
     HUJI_RATE_PER_MINUTE (default 60); 0 for either turns the limit off."""
     return int(os.environ.get("HUJI_RATE_BURST") or "20"), float(os.environ.get("HUJI_RATE_PER_MINUTE") or "60")
+
+
+def old_data_keys() -> list[str]:
+    """Previous data keys during a key rotation (HUJI_DATA_KEY_OLD, comma-separated): still decrypt, never encrypt."""
+    return [k.strip() for k in (os.environ.get("HUJI_DATA_KEY_OLD") or "").split(",") if k.strip()]
