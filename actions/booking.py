@@ -183,14 +183,12 @@ class ValidateBookingForm(FormValidationAction):
 
     def _take(self, field: str, clean: Any, mask: Any, value: Any, dispatcher: CollectingDispatcher,
               tracker: Tracker) -> dict[str, Any]:
-        draft = booking_drafts.get(tracker.sender_id)
         try:
             cleaned = clean(value)
         except Invalid as error:
             dispatcher.utter_message(text=error.message)
             return {f"booking_{field}": None}
-        if draft is not None:
-            setattr(draft, field, cleaned)
+        booking_drafts.update(tracker.sender_id, **{field: cleaned})  # no draft (expired): the form ends next turn
         return {f"booking_{field}": mask(cleaned)}
 
     def validate_booking_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

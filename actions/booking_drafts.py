@@ -1,53 +1,43 @@
 """Personal data typed during a booking, kept server-side until the booking is made.
 
 The tracker store masks names, phones and ID numbers in stored history, so a later turn cannot read them back
-from slots; they live here, per conversation, and expire if the citizen walks away.
+from slots; they live in the booking database, encrypted, per conversation (bot/booking/drafts.py), so another
+action server or one restarted mid-form continues it, and they expire if the citizen walks away.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-from dataclasses import dataclass, field
+import threading
 
-TTL_SECONDS = 30 * 60
+from bot.booking import booking_database_url
+from bot.booking.drafts import TTL_SECONDS, Draft, DraftStore
 
+__all__ = ["TTL_SECONDS", "Draft", "drop", "get", "start", "store", "update"]
 
-@dataclass
-class Draft:
-    choice: dict[str, str]  # hall_id, category, date, start, end
-    key: str = field(default_factory=lambda: uuid.uuid4().hex)  # idempotency key: a retried submit books once
-    name: str = ""
-    phone: str = ""
-    id_number: str = ""
-    touched: float = field(default_factory=time.monotonic)
-
-    def __repr__(self) -> str:
-        return f"Draft({self.choice}, {self.key})"  # never the personal data
+_stores: dict[str, DraftStore] = {}
+_lock = threading.Lock()  # rasa_sdk runs synchronous actions in threads
 
 
-_drafts: dict[str, Draft] = {}
+def store() -> DraftStore:
+    """The store of the configured booking database (HUJI_BOOKING_DATABASE_URL), one per URL and process."""
+    url = booking_database_url()
+    with _lock:
+        if url not in _stores:
+            _stores[url] = DraftStore(url)
+        return _stores[url]
 
 
 def start(sender_id: str, choice: dict[str, str]) -> Draft:
-    _expire()
-    _drafts[sender_id] = draft = Draft(choice)
-    return draft
+    return store().start(sender_id, choice)
 
 
 def get(sender_id: str) -> Draft | None:
-    _expire()
-    draft = _drafts.get(sender_id)
-    if draft:
-        draft.touched = time.monotonic()
-    return draft
+    return store().get(sender_id)
+
+
+def update(sender_id: str, **fields: str) -> Draft | None:
+    return store().update(sender_id, **fields)
 
 
 def drop(sender_id: str) -> None:
-    _drafts.pop(sender_id, None)
-
-
-def _expire() -> None:
-    cutoff = time.monotonic() - TTL_SECONDS
-    for sender in [s for s, d in _drafts.items() if d.touched < cutoff]:
-        del _drafts[sender]
+    store().drop(sender_id)

@@ -1,4 +1,4 @@
-"""Command line: ./huji check | stats | build | train | chat | serve | halls | purge | eval | test."""
+"""Command line: ./huji check | stats | build | train | chat | serve | halls | purge | rekey | eval | test."""
 
 from __future__ import annotations
 
@@ -88,6 +88,30 @@ def _token_note() -> str:
     return f"HTTP API 需要令牌（请求加 ?token=…），令牌见{where}"
 
 
+def _rekey() -> int:
+    from bot.booking import booking_database_url, migrate
+    from bot.booking.engine import make_engine
+    from bot.booking.rekey import rekey
+    from bot.booking.vault import InvalidToken, Vault
+
+    vault = Vault.configured()
+    if not vault.old:
+        print("没有旧密钥：请把新密钥设为 HUJI_DATA_KEY，旧密钥设为 HUJI_DATA_KEY_OLD，"
+              "停止大厅服务和动作服务器后再运行。")
+        return 1
+    engine = make_engine(booking_database_url())
+    try:
+        migrate.upgrade(engine)
+        count = rekey(engine, vault)
+    except InvalidToken:
+        print("有预约不是用 HUJI_DATA_KEY 或 HUJI_DATA_KEY_OLD 中的密钥加密的，未做任何修改。请核对旧密钥。")
+        return 1
+    finally:
+        engine.dispose()
+    print(f"已用新密钥重新加密 {count} 条预约（进行中的预约草稿已清除）。之后可以删除 HUJI_DATA_KEY_OLD。")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from bot.catalog.problems import CatalogError
     from bot.services import StartupError, install_signal_handlers
@@ -123,6 +147,7 @@ def _main(argv: list[str] | None) -> int:
     halls.add_argument("--no-simulator", action="store_true", help="real ticket machines push the queues")
     purge = sub.add_parser("purge", help="blank the personal data of appointments older than HUJI_RETENTION_DAYS")
     purge.add_argument("--days", type=int, help="retention in days after the appointment (default 30)")
+    sub.add_parser("rekey", help="re-encrypt stored personal data with HUJI_DATA_KEY (old keys: HUJI_DATA_KEY_OLD)")
     sub.add_parser("eval", help="measure the trained NLU on held-out messages (tests/heldout/messages.yml)")
     wechat = sub.add_parser("wechat-demo", help="chat through the WeChat channel and a local stand-in for WeChat")
     wechat.add_argument("--plain", action="store_true", help="plain mode (no AES encryption)")
@@ -168,6 +193,8 @@ def _main(argv: list[str] | None) -> int:
         finally:
             service.dispose()
         return 0
+    if args.command == "rekey":
+        return _rekey()
     if args.command == "eval":
         from bot.evaluation import evaluate
 

@@ -17,7 +17,7 @@ from typing import Iterator
 
 import requests
 
-from bot.settings import BUILD_DIR, ROOT, api_token, bind_host, tracker_db_url
+from bot.settings import BUILD_DIR, ROOT, actions_token, api_token, bind_host, tracker_db_url
 
 STARTUP_TIMEOUT = float(os.environ.get("HUJI_STARTUP_TIMEOUT") or 180)  # a loaded machine needs more
 
@@ -84,7 +84,8 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
                 "HUJI_ACTIONS_URL": (extra or {}).get("HUJI_ACTIONS_URL")  # endpoints.yml expands these two
                 or f"http://{near}:{actions_port}/webhook",
                 "HUJI_TRACKER_DB_URL": env.get("HUJI_TRACKER_DB_URL") or tracker_db_url(),
-                "HUJI_API_TOKEN": env.get("HUJI_API_TOKEN") or api_token()})
+                "HUJI_API_TOKEN": env.get("HUJI_API_TOKEN") or api_token(),
+                "HUJI_ACTIONS_TOKEN": env.get("HUJI_ACTIONS_TOKEN") or actions_token()})  # endpoints.yml sends it
     if env["HUJI_TRACKER_DB_URL"].startswith("sqlite:///"):
         Path(env["HUJI_TRACKER_DB_URL"][len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     env["HUJI_RASA_URL"], env["HUJI_MODEL_VERSION"] = f"http://{near}:{rasa_port}", model.name  # for GET /health
@@ -102,7 +103,7 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
         processes += [halls] if halls else []
         actions_log = log_dir / f"actions-{actions_port}.log"
         actions = subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+            [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(actions_port)],
             stdout=actions_log.open("w"), **child)
         processes.append(actions)
         rasa_log = log_dir / f"rasa-{rasa_port}.log"

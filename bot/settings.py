@@ -96,3 +96,23 @@ def api_params() -> dict[str, str]:
 def tracker_db_url() -> str:
     """Where conversations are stored (masked): SQLite under var/ by default, PostgreSQL in production."""
     return os.environ.get("HUJI_TRACKER_DB_URL") or f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"
+
+
+ACTIONS_TOKEN_FILE = BUILD_DIR / "actions-token"
+
+
+def actions_token() -> str:
+    """Secret Rasa sends to the action server (endpoints.yml `token:`, as `?token=`): HUJI_ACTIONS_TOKEN, else one
+    generated once into build/actions-token. Every Rasa and action-server instance must share the same value."""
+    return os.environ.get("HUJI_ACTIONS_TOKEN") or _generated_once(ACTIONS_TOKEN_FILE)
+
+
+def rate_limit() -> tuple[int, float]:
+    """Per-sender limit of the channels: (burst, messages per minute sustained). HUJI_RATE_BURST (default 20) and
+    HUJI_RATE_PER_MINUTE (default 60); 0 for either turns the limit off."""
+    return int(os.environ.get("HUJI_RATE_BURST") or "20"), float(os.environ.get("HUJI_RATE_PER_MINUTE") or "60")
+
+
+def old_data_keys() -> list[str]:
+    """Previous data keys during a key rotation (HUJI_DATA_KEY_OLD, comma-separated): still decrypt, never encrypt."""
+    return [k.strip() for k in (os.environ.get("HUJI_DATA_KEY_OLD") or "").split(",") if k.strip()]

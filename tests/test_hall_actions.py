@@ -40,8 +40,9 @@ def hall_service(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture()
-def service(hall_service: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def service(hall_service: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("HUJI_HALLS_URL", hall_service)
+    monkeypatch.setenv("HUJI_BOOKING_DATABASE_URL", f"sqlite:///{tmp_path / 'drafts.sqlite3'}")  # booking drafts
     monkeypatch.setattr(hours, "now", lambda: NOW)
     return hall_service
 
@@ -114,6 +115,7 @@ def test_booking_offers_the_asked_time_then_books_and_cancels(service: str, find
         {"booking_phone": "138****5678"}
     person = valid_id()
     assert form.validate_booking_id_number(person, dispatcher, tracker, {})["booking_id_number"].endswith("1231")
+    draft = booking_drafts.get("booker")  # read back from the shared store
     assert (draft.name, draft.phone, draft.id_number) == ("王小明", "13812345678", person)
     dispatcher = CollectingDispatcher()
     ActionAskBookingConfirm().run(dispatcher, tracker, {})

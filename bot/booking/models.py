@@ -36,6 +36,8 @@ appointments = Table(
     "appointments", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("code", String(8), nullable=False),
+    # SHA-256 of the code, hex: appointments are looked up by it, so look-up time says nothing about the code
+    Column("code_hash", String(64), nullable=True),
     Column("hall_id", String(64), nullable=False),
     Column("category", String(40), nullable=False),
     Column("day", Date, nullable=False),
@@ -61,5 +63,6 @@ appointments = Table(
 # The one-active-booking-per-person-per-business rule, enforced by the database even when requests race.
 Index("uq_appointments_active_person", appointments.c.person_key, appointments.c.category, unique=True,
       sqlite_where=appointments.c.status == ACTIVE, postgresql_where=appointments.c.status == ACTIVE)
+Index("uq_appointments_code_hash", appointments.c.code_hash, unique=True)
 Index("ix_appointments_slot", appointments.c.hall_id, appointments.c.category, appointments.c.day,
       appointments.c.start)

@@ -34,8 +34,8 @@ USAGE_RANGE = select(_u.day, _u.start, _u.booked).where(
 
 # appointments
 INSERT_APPOINTMENT = insert(appointments)
-BY_CODE = select(appointments).where(_a.code == bindparam("p_code"))
-BY_CODE_LOCKED = select(appointments).where(_a.code == bindparam("p_code")).with_for_update()
+BY_CODE = select(appointments).where(_a.code_hash == bindparam("p_code_hash"))
+BY_CODE_LOCKED = select(appointments).where(_a.code_hash == bindparam("p_code_hash")).with_for_update()
 BY_KEY = select(appointments).where(_a.idempotency_key == bindparam("p_key"))
 ACTIVE_OF_PERSON = select(_a.id, _a.hall_id, _a.day, _a.start, _a.end).where(
     _a.person_key == bindparam("p_person"), _a.category == bindparam("p_category"), _a.status == ACTIVE)

@@ -8,6 +8,8 @@ appointment per person and business. Blocking calls: run them off the event loop
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
 import random
@@ -117,6 +119,18 @@ def normalize_code(code: str) -> str:
     return value
 
 
+def code_hash(code: str) -> str:
+    """What a normalised code is looked up by. The database compares hashes, whose bytes a guesser cannot steer, so
+    the time a look-up takes tells nothing about how close a guessed code is (the code itself is then checked with
+    hmac.compare_digest)."""
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+def _by_code(conn: Connection, query: Any, code: str) -> Row | None:
+    row = conn.execute(query, {"p_code_hash": code_hash(code)}).first()
+    return row if row is not None and hmac.compare_digest(row.code.encode(), code.encode()) else None
+
+
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands back naive datetimes: they were stored in UTC."""
     if value is None:
@@ -188,7 +202,7 @@ class BookingService:
     def get(self, code: str) -> Appointment:
         code = normalize_code(code)
         with self._reading() as conn:
-            row = conn.execute(q.BY_CODE, {"p_code": code}).first()
+            row = _by_code(conn, q.BY_CODE, code)
         if row is None:
             raise _not_found()
         return self._appointment(row, self._now())
@@ -217,8 +231,10 @@ class BookingService:
             raise _slot_full(slot)  # cheap refusal without the write lock; the locked check below is what counts
         stamp = now.astimezone(dt.timezone.utc)  # SQLite keeps no time zone: store UTC everywhere
         for _ in range(_RETRIES):
+            code = new_code()
             values = {
-                "code": new_code(), "hall_id": hall.id, "category": category, "day": slot.day, "start": slot.key,
+                "code": code, "code_hash": code_hash(code), "hall_id": hall.id, "category": category, "day": slot.day,
+                "start": slot.key,
                 "end": slot.end_key, **sealed, "person_key": person_key, "status": ACTIVE, "idempotency_key": key,
                 "request_fingerprint": fingerprint,
                 "created_at": stamp, "updated_at": stamp, "cancelled_at": None,
@@ -400,7 +416,7 @@ class BookingService:
 
     def _changeable(self, conn: Connection, code: str, now: dt.datetime, action: str) -> Row:
         """The appointment, locked for the rest of the transaction, if it can still be cancelled or moved."""
-        row = conn.execute(q.BY_CODE_LOCKED, {"p_code": code}).first()
+        row = _by_code(conn, q.BY_CODE_LOCKED, code)
         if row is None:
             raise _not_found()
         if row.status == CANCELLED:

@@ -14,6 +14,8 @@ from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.channels import ratelimit
+
 MAX_MESSAGE = 1000
 MAX_SENDER = 128
 TOO_LONG = "您的消息太长了，请简要描述您要办理的业务。"
@@ -52,6 +54,9 @@ class RestInput(RasaRestInput):
                 body = request.json
             except Exception:  # noqa: BLE001 — sanic raises its own InvalidUsage for a body that is not JSON
                 body = None
-            return check(body)
+            refused = check(body)
+            if refused is None and not await ratelimit.allow(body["sender"]):
+                return response.json([{"recipient_id": body["sender"], "text": ratelimit.TOO_FAST}])
+            return refused
 
         return webhook

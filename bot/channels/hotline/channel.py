@@ -21,6 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import ratelimit
 from bot.channels.hotline.session import (
     Calls,
     CallState,
@@ -355,6 +356,8 @@ class HotlineInput(InputChannel):
             except BadRequest as error:
                 return response.json({"error": {"code": error.code, "message": error.message}}, status=400)
 
+            if not await ratelimit.allow(call_id):
+                return response.json(answer(ratelimit.TOO_FAST))
             self._app = request.app
             await asyncio.get_running_loop().run_in_executor(None, warm_up.join)  # the catalog is loaded
             return response.json(await self.hotline.turn(call_id, text, confidence, dtmf))

@@ -23,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import ratelimit
 from bot.channels.wechat.protocol import DEFAULTS, MAX_BODY, Incoming, Protocol, Rejected, pseudonym
 from bot.channels.wechat.render import choose, render, split
 from bot.channels.wechat.store import PREFIX, PROCESSING, MemoryStore, make_store
@@ -166,6 +167,8 @@ class WeChatInput(InputChannel):
         text, fixed = await self._text_for(message)
         if text is None:
             return split(fixed) if fixed else []
+        if not await ratelimit.allow(message.openid):  # after the replay check: WeChat's retries are not counted
+            return split(ratelimit.TOO_FAST)
         collector = CollectingOutputChannel()
         await on_new_message(UserMessage(text, collector, message.openid, input_channel=self.name(),
                                          metadata={"wechat_msg_type": message.kind}))
