@@ -100,7 +100,10 @@ def _main(argv: list[str] | None) -> int:
     halls.add_argument("--no-simulator", action="store_true", help="real ticket machines push the queues")
     purge = sub.add_parser("purge", help="blank the personal data of appointments older than HUJI_RETENTION_DAYS")
     purge.add_argument("--days", type=int, help="retention in days after the appointment (default 30)")
-    sub.add_parser("eval", help="measure the trained NLU on held-out messages (tests/heldout/messages.yml)")
+    evaluation = sub.add_parser("eval", help="measure the trained NLU and a stock Rasa baseline on held-out messages")
+    evaluation.add_argument("--messages", default=str(ROOT / "tests" / "heldout" / "messages.yml"),
+                            help="held-out messages (default tests/heldout/messages.yml)")
+    evaluation.add_argument("--no-baseline", action="store_true", help="skip the stock Rasa baseline")
     wechat = sub.add_parser("wechat-demo", help="chat through the WeChat channel and a local stand-in for WeChat")
     wechat.add_argument("--plain", action="store_true", help="plain mode (no AES encryption)")
     call = sub.add_parser("call", help="replay a hotline call from a text file of utterances")
@@ -146,9 +149,11 @@ def _main(argv: list[str] | None) -> int:
             service.dispose()
         return 0
     if args.command == "eval":
+        from pathlib import Path
+
         from bot.evaluation import evaluate
 
-        evaluate(_train(), ROOT / "tests" / "heldout" / "messages.yml")
+        evaluate(_train(), Path(args.messages), baseline=not args.no_baseline)
         return 0
     if args.command == "wechat-demo":
         from bot.channels.wechat.demo import demo
