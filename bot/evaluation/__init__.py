@@ -9,6 +9,7 @@ needs are counted with the consultation engine (bot/evaluation/questions.py).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from bot.settings import SCENARIOS_DIR
 async def _parse_timed(model: Path, texts: list[str]) -> tuple[list[dict], list[float]]:
     """Every parse result, and each parse's wall time in milliseconds."""
     from rasa.core.agent import load_agent
+    from rasa.utils.log_utils import configure_structlog
 
+    configure_structlog(logging.WARNING)  # not a debug line per parse between the figures
     agent = await load_agent(model_path=str(model))
     await agent.parse_message("你好")  # warm-up: the first parse builds lazy caches
     parses, times = [], []
@@ -71,7 +74,11 @@ def evaluate(model: Path, messages_file: Path, baseline: bool = True,
           f"路由正确率 {report.pct(routed)}")
     training = "—"
     if stock_model is not None:
-        training = f"{stock_model.training_seconds:.0f} s" + ("（缓存）" if stock_model.cached else "")
+        training = f"{stock_model.training_seconds:.0f} s"
+        if stock_model.training_cpu_seconds is not None:
+            training += f"（CPU {stock_model.training_cpu_seconds:.0f} s）"
+        if stock_model.cached:
+            training += "，已缓存"
     rows = [["原生模型训练用时（" + (f"{stock_model.examples} 条例句）" if stock_model else "未训练）"), "—", training],
             ["解析延迟 p50 / p95", _latency(times[:len(texts)]), _latency(stock_times) if stock_times else "未测"]]
     print("\n".join(report.side_by_side(project, stock, rows)))
