@@ -36,9 +36,10 @@ def project_parse(intent: str, *entities: tuple[str, str] | tuple[str, str, str]
 
 
 def stock_parse(*ranking: tuple[str, float], fallback: bool = False) -> dict:
-    top = "nlu_fallback" if fallback else ranking[0][0]
-    return {"intent": {"name": top, "confidence": ranking[0][1]}, "entities": [],
-            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
+    """A parse of the stock model; the FallbackClassifier puts nlu_fallback first, at its threshold."""
+    top = ("nlu_fallback", 0.3) if fallback else ranking[0]
+    return {"intent": {"name": top[0], "confidence": top[1]}, "entities": [],
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ([top] if fallback else []) + list(ranking)]}
 
 
 def test_the_project_is_read_as_action_consult_reads_it() -> None:
@@ -55,6 +56,9 @@ def test_the_stock_model_starts_a_consultation_on_its_top_intent_unless_it_falls
     assert stock_prediction(stock_parse(("id_card", 0.8), ("temp_id", 0.1)), KNOWN).category == "id_card"
     fell_back = stock_prediction(stock_parse(("id_card", 0.2), ("temp_id", 0.1), fallback=True), KNOWN)
     assert fell_back.category is None and fell_back.named == ["id_card", "temp_id"]
+    # the same ranking read at another threshold
+    assert stock_prediction(stock_parse(("id_card", 0.2), fallback=True), KNOWN, threshold=0.1).category == "id_card"
+    assert stock_prediction(stock_parse(("id_card", 0.8)), KNOWN, threshold=0.9).category is None
 
 
 def test_held_out_entries_of_every_kind_are_told_apart() -> None:

@@ -17,8 +17,11 @@ from bot.catalog.loader import load_valid_catalog
 from bot.evaluation import report
 from bot.evaluation.baseline import StockModel, ensure_stock_model
 from bot.evaluation.questions import count_questions, scenario_descriptions, summarize
-from bot.evaluation.scoring import load_expected, percentile, project_prediction, score, stock_prediction
+from bot.evaluation.scoring import Scores, load_expected, percentile, project_prediction, score, stock_prediction
 from bot.settings import SCENARIOS_DIR
+
+# is there a threshold at which the stock model gets both? (0.45 is the project's)
+SWEEP_THRESHOLDS = (0.3, 0.45, 0.6, 0.8, 0.9)
 
 
 async def _parse_timed(model: Path, texts: list[str]) -> tuple[list[dict], list[float]]:
@@ -60,9 +63,12 @@ def evaluate(model: Path, messages_file: Path, baseline: bool = True,
 
     stock_model: StockModel | None = ensure_stock_model(catalog) if baseline else None
     stock = stock_times = None
+    sweep: dict[float, Scores] = {}
     if stock_model is not None:
         stock_parses, stock_times = asyncio.run(_parse_timed(stock_model.path, texts))
         stock = score(expected, [stock_prediction(p, known) for p in stock_parses], intents=False)
+        sweep = {th: score(expected, [stock_prediction(p, known, th) for p in stock_parses], intents=False)
+                 for th in SWEEP_THRESHOLDS}
 
     for line in project.misses:
         print(line)
@@ -82,6 +88,10 @@ def evaluate(model: Path, messages_file: Path, baseline: bool = True,
     rows = [["原生模型训练用时（" + (f"{stock_model.examples} 条例句）" if stock_model else "未训练）"), "—", training],
             ["解析延迟 p50 / p95", _latency(times[:len(texts)]), _latency(stock_times) if stock_times else "未测"]]
     print("\n".join(report.side_by_side(project, stock, rows)))
+    if sweep:
+        print("原生 Rasa 换兜底阈值（只看最高置信度）：" + "；".join(
+            f"{th:.2f} 时业务 {report.pct(sc.category_accuracy)}、未进入咨询 {report.pct(sc.kept_out)}"
+            for th, sc in sweep.items()))
     if t["house_cases"]:
         print(f"在广州买房想迁户口（{t['house_cases']} 条）：本项目开始了某项业务咨询的 {t['house_started']} 条")
     if t["out_cases"]:

@@ -89,11 +89,15 @@ def project_prediction(parse: dict, known: set[str]) -> Prediction:
     return Prediction(intent, category, [c for c in reading.categories if c in known], reading.facts, True)
 
 
-def stock_prediction(parse: dict, known: set[str]) -> Prediction:
+def stock_prediction(parse: dict, known: set[str], threshold: float | None = None) -> Prediction:
+    """`threshold`: read the ranking as if the fallback threshold were this one (top confidence only)."""
     intent = (parse.get("intent") or {}).get("name") or ""
-    ranking = [r.get("name") for r in parse.get("intent_ranking") or []]
+    # the FallbackClassifier puts nlu_fallback first in the ranking: the categories keep their confidences
+    ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") in known]
+    if threshold is not None:
+        intent = ranking[0]["name"] if ranking and ranking[0].get("confidence", 0.0) >= threshold else "nlu_fallback"
     # the stock model cannot name two businesses: its two best intents stand for them
-    return Prediction(intent, intent if intent in known else None, [c for c in ranking[:2] if c in known])
+    return Prediction(intent, intent if intent in known else None, [r["name"] for r in ranking[:2]])
 
 
 @dataclass
