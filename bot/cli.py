@@ -148,7 +148,10 @@ def _main(argv: list[str] | None) -> int:
     purge = sub.add_parser("purge", help="blank the personal data of appointments older than HUJI_RETENTION_DAYS")
     purge.add_argument("--days", type=int, help="retention in days after the appointment (default 30)")
     sub.add_parser("rekey", help="re-encrypt stored personal data with HUJI_DATA_KEY (old keys: HUJI_DATA_KEY_OLD)")
-    sub.add_parser("eval", help="measure the trained NLU on held-out messages (tests/heldout/messages.yml)")
+    evaluation = sub.add_parser("eval", help="measure the trained NLU and a stock Rasa baseline on held-out messages")
+    evaluation.add_argument("--messages", default=str(ROOT / "tests" / "heldout" / "messages.yml"),
+                            help="held-out messages (default tests/heldout/messages.yml)")
+    evaluation.add_argument("--no-baseline", action="store_true", help="skip the stock Rasa baseline")
     wechat = sub.add_parser("wechat-demo", help="chat through the WeChat channel and a local stand-in for WeChat")
     wechat.add_argument("--plain", action="store_true", help="plain mode (no AES encryption)")
     call = sub.add_parser("call", help="replay a hotline call from a text file of utterances")
@@ -196,9 +199,11 @@ def _main(argv: list[str] | None) -> int:
     if args.command == "rekey":
         return _rekey()
     if args.command == "eval":
+        from pathlib import Path
+
         from bot.evaluation import evaluate
 
-        evaluate(_train(), ROOT / "tests" / "heldout" / "messages.yml")
+        evaluate(_train(), Path(args.messages), baseline=not args.no_baseline)
         return 0
     if args.command == "wechat-demo":
         from bot.channels.wechat.demo import demo
