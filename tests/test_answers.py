@@ -18,6 +18,7 @@ from bot.consult.interpret import read_entities
 from bot.documents.notice import notice_link
 from bot.nlu.matcher import PhraseFinder
 from bot.settings import SCENARIOS_DIR
+from tests.conversation import Conversation
 from tests.test_engine import walk
 
 CATALOG = load_valid_catalog(SCENARIOS_DIR)
@@ -182,3 +183,77 @@ def test_few_single_business_descriptions_look_like_two() -> None:
     examples = [e for _, s in SCENARIOS for e in s.examples]
     asked = [e for e in examples if read_entities(entities(finder, e)).businesses(e, None, known)]
     assert len(asked) <= len(examples) // 200, asked
+
+
+@pytest.fixture()
+def talk(db_url: str, finder: PhraseFinder, monkeypatch: pytest.MonkeyPatch) -> Conversation:
+    monkeypatch.setenv("HUJI_DATABASE_URL", db_url)
+    return Conversation(finder)
+
+
+def finish(talk: Conversation) -> None:
+    """Press the first button of every question until the answer comes."""
+    for _ in range(20):
+        if not talk.slots.get("pending_question"):
+            return
+        talk.say(talk.buttons[0]["payload"])
+    raise AssertionError("still asking")
+
+
+def test_married_parents_are_not_asked_whether_the_child_is_their_own(talk: Conversation) -> None:
+    confirm = CATALOG.trees["birth"].question("parentage").assume.confirm
+    talk.say("我们结婚了，孩子在广州出生，跟爸爸落户")
+    assert talk.slots["category"] == "birth" and talk.slots["answers"]["marital"] == "married"
+    assert confirm in talk.text, "the assumption is stated"
+    assert talk.slots["pending_question"] != "parentage" and "parentage" not in talk.slots["answers"]
+    talk.press(talk.buttons[0]["title"])
+    assert confirm not in talk.text, "stated once"
+    talk.say("是收养的")  # the correction undoes it
+    assert "已为您更正" in talk.text
+    assert talk.slots["answers"]["parentage"] == "adopted|adopted_informal"
+    assert talk.slots["pending_question"] == "parentage"
+    assert all("收养" in b["title"] for b in talk.buttons)
+
+
+def test_the_assumption_reaches_the_answer_and_the_notice_sheet(talk: Conversation) -> None:
+    talk.say("我们结婚了，孩子在广州出生，跟爸爸落户，我们都是广州户口")
+    finish(talk)
+    assert talk.slots["scenario"].startswith("birth_married")
+    assert "parentage%3Abiological" in talk.text, "the notice sheet says what was assumed"
+
+
+def test_the_fee_asked_first_leads_the_answer(talk: Conversation) -> None:
+    talk.say("补办身份证要多少钱")
+    assert talk.slots["category"] == "id_card" and talk.slots["asked_aspects"] == ["fee"]
+    finish(talk)
+    scenario = CATALOG.trees["id_card"].scenario(talk.slots["scenario"])
+    assert talk.replies[-1]["text"].split("\n")[1] == f"💰 费用：{scenario.fee}"
+    assert talk.slots["asked_aspects"] is None, "the next answer leads with the checklist again"
+    talk.say("多久能拿到")  # after the answer: that aspect of the current scenario, nothing else
+    assert "⏱ 办理时限" in talk.text and "需要准备的材料" not in talk.text
+    assert talk.slots["scenario"] == scenario.id
+
+
+def test_an_aspect_asked_before_the_case_is_clear_is_remembered(talk: Conversation) -> None:
+    talk.say("居住证怎么办")
+    assert talk.slots["category"] == "residence_permit" and talk.slots["pending_question"]
+    talk.say("要本人去吗")
+    assert "先告诉您谁来办理" in talk.text and talk.buttons
+    assert talk.slots["asked_aspects"] == ["who"]
+    finish(talk)
+    assert talk.replies[-1]["text"].split("\n")[1].startswith("👤 谁来办理")
+
+
+def test_two_businesses_are_taken_one_after_the_other(talk: Conversation) -> None:
+    talk.say("宝宝出生要上户口，还有我的居住证到期了")
+    assert talk.slots.get("category") is None
+    assert [b["title"] for b in talk.buttons] == ["出生登记", "居住登记与居住证"]
+    talk.press("出生登记")
+    assert talk.slots["category"] == "birth"
+    finish(talk)
+    assert talk.slots["scenario"].startswith("birth_")
+    assert "还要咨询吗" in talk.text and "居住登记与居住证" in talk.text
+    talk.press("咨询居住登记与居住证")
+    assert talk.slots["category"] == "residence_permit"
+    assert talk.slots["answers"] == {"business": "endorse"}, "what was said about it, and only that"
+    assert not talk.slots.get("other_business")

@@ -62,6 +62,8 @@ class Reading:
         """What the message says about each of several businesses: the answers in its own part of the message
         ("宝宝出生要上户口，还有我的居住证到期了": "宝宝" is the birth's, not the residence permit's). A part starts
         at the word that adds the business, else where the business is named."""
+        if not several:
+            return {}
         starts = [0]
         for before, code in zip(several, several[1:], strict=False):
             begin = min(self.named_at[before])[1] if self.named_at.get(before) else 0
