@@ -120,7 +120,9 @@ class ActionConsult(Action):
         question = tree.question(pending) if pending else None
         if question is not None and question.id not in facts:
             shown = remaining_options(question, answers)
-            if (option := answer_to_pending(question, shown, text, intent)) is not None:
+            # "要多少钱" may be classified as a bare no: a question about an aspect never answers yes or no
+            said_intent = None if asked else intent
+            if (option := answer_to_pending(question, shown, text, said_intent)) is not None:
                 facts[question.id] = option
         memory = {"asked_aspects": wanted or None, "other_business": later or None}
 

@@ -237,11 +237,15 @@ def test_the_fee_asked_first_leads_the_answer(talk: Conversation) -> None:
 def test_an_aspect_asked_before_the_case_is_clear_is_remembered(talk: Conversation) -> None:
     talk.say("居住证怎么办")
     assert talk.slots["category"] == "residence_permit" and talk.slots["pending_question"]
+    pending = talk.slots["pending_question"]
     talk.say("要本人去吗")
     assert "先告诉您谁来办理" in talk.text and talk.buttons
     assert talk.slots["asked_aspects"] == ["who"]
+    talk.say("要多少钱", intent="deny")  # as the trained model reads it: still not an answer to the question
+    assert talk.slots["pending_question"] == pending and talk.slots["asked_aspects"] == ["who", "fee"]
     finish(talk)
-    assert talk.replies[-1]["text"].split("\n")[1].startswith("👤 谁来办理")
+    lines = talk.replies[-1]["text"].split("\n")
+    assert lines[1].startswith("👤 谁来办理") and lines[2].startswith("💰 费用")
 
 
 def test_two_businesses_are_taken_one_after_the_other(talk: Conversation) -> None:
