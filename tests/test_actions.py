@@ -38,6 +38,8 @@ def test_headline_conversation_asks_only_what_is_missing(talk: Conversation, cat
     answer_until_done(talk, catalog, "birth_married_in_time")
     assert talk.slots["scenario"] == "birth_married_in_time"
     assert "需要准备的材料" in talk.text and "出生医学证明" in talk.text
+    assert "一次性告知单" in talk.text
+    talk.press("查看完整清单")  # what did not fit in the chat answer, on request
     assert "费用" in talk.text and "在哪办理" in talk.text and "办理时限" in talk.text
 
 
@@ -178,11 +180,20 @@ def test_extras_stay_conditional_until_the_citizen_says_so(talk: Conversation, c
     consent = next(e for e in tree.extras if e.when.get("household") == ("unit_collective",)).materials[0].name
     talk.say("我老婆刚生了孩子，我们都是广州户口")
     answer_until_done(talk, catalog, "birth_married_in_time")
-    assert f"如属「{unit.label}」" in talk.text
-    talk.say(f"孩子落{unit.synonyms[0]}")
+    assert consent not in talk.text, "the special cases are offered, not printed"
+    talk.press("还有特殊情况要看吗")
+    assert f"「{unit.label}」" in talk.text and consent not in talk.text
+    talk.press(unit.label)  # the case's button applies it: the checklist again, with the addition
     assert talk.slots["scenario"] == "birth_married_in_time"
-    checklist = talk.text.split("📌")[0]
-    assert consent in checklist and f"如属「{unit.label}」" not in talk.text
+    assert talk.slots["answers"]["household"] == "unit_collective"
+    assert consent in talk.text.split("📌")[0]
+    talk.press("还有特殊情况要看吗")
+    assert f"「{unit.label}」" not in talk.text, "a case that applies is no longer offered"
+    talk.say("/start_over")
+    talk.say("我老婆刚生了孩子，我们都是广州户口")
+    answer_until_done(talk, catalog, "birth_married_in_time")
+    talk.say(f"孩子落{unit.synonyms[0]}")  # said in words, the same
+    assert consent in talk.text.split("📌")[0]
     talk.say("/show_template")
     form = catalog.templates["collective_consent"].name
     assert form in talk.text, "the extra's template is offered too"
@@ -218,5 +229,6 @@ def test_documents_from_an_apostille_state_need_no_consular_legalisation(talk: C
     assert talk.slots["category"] == "birth" and talk.slots["answers"]["birthplace"] == "abroad"
     answer_until_done(talk, catalog, "birth_abroad_chinese")
     assert talk.slots["scenario"] == "birth_abroad_chinese"
+    talk.press("查看完整清单")  # the materials' notes did not fit in the chat answer
     assert "附加证明书" in talk.text and "2023年11月7日" in talk.text
     assert "非缔约国" in talk.text, "consular legalisation only where the convention does not apply"

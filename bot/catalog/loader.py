@@ -11,6 +11,7 @@ from ruamel.yaml.error import YAMLError
 
 from bot.catalog.model import (
     NUMBER_UNITS,
+    Assumption,
     Catalog,
     CategoryInfo,
     CategoryTree,
@@ -208,7 +209,15 @@ class _Reader:
             groups.append(OptionGroup(_texts(g.get("options")), _texts(g.get("synonyms")), _line(g)))
         return Question(qid, self.required(node, "prompt", qid), self.required(node, "why", qid), options,
                         _text(node.get("yes")) or None, _text(node.get("no")) or None, groups, _line(node),
-                        self.number(node.get("number"), _line(node, "number"), qid))
+                        self.number(node.get("number"), _line(node, "number"), qid),
+                        self.assumption(node.get("assume"), _line(node, "assume"), qid))
+
+    def assumption(self, node: Any, line: int, where: str) -> Assumption | None:
+        if node is None:
+            return None
+        node = self.mapping(node, "assume", line, where)
+        return Assumption(self.required(node, "option", where), self.conditions(node.get("when"), line, where),
+                          self.required(node, "confirm", where), line)
 
     def scenario(self, node: dict, code: str, defaults: dict, sets: dict[str, list[ChecklistItem]]) -> Scenario:
         sid = self.required(node, "id", "")

@@ -57,6 +57,17 @@ class NumberSpec:
 
 
 @dataclass
+class Assumption:
+    """The common case, assumed instead of asked when the answers so far make it overwhelmingly likely (a
+    married couple's child is their own): applied by the engine, stated to the citizen, undone by a correction."""
+
+    option: str
+    when: Conditions  # the answers under which it is assumed; never an uncertain inference
+    confirm: str  # said in the next reply: "按亲生子女为您核对，如是收养请告诉我。"
+    line: int = 0
+
+
+@dataclass
 class Question:
     id: str
     prompt: str
@@ -67,6 +78,7 @@ class Question:
     groups: list[OptionGroup] = field(default_factory=list)
     line: int = 0
     number: NumberSpec | None = None  # the citizen may answer with a number ("我今年35岁")
+    assume: Assumption | None = None  # assumed instead of asked under its conditions
 
     def option(self, option_id: str) -> Option | None:
         return next((o for o in self.options if o.id == option_id), None)

@@ -19,9 +19,10 @@ from bot.catalog.model import (
     ChoiceGroup,
     Conditions,
     Material,
+    Question,
 )
 from bot.catalog.problems import Problem
-from bot.consult.engine import Answers, next_step
+from bot.consult.engine import Answers, consistent, next_step
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -93,6 +94,27 @@ class _TreeCheck:
                         self.add(q.line, "ambiguous-synonym",
                                  f"「{phrase}」同时属于选项 `{owner[phrase]}` 和 `{oid}`", q.id)
                     owner[phrase] = oid
+            if q.assume is not None:
+                self.check_assumption(q)
+
+    def check_assumption(self, q: Question) -> None:
+        """An assumed answer: a real option, under conditions on other questions, that leads to a scenario, and a
+        confirmation that tells the citizen how to correct it."""
+        a = q.assume
+        if q.option(a.option) is None:
+            self.add(a.line or q.line, "unknown-option", f"`assume.option: {a.option}` 不是本问题的选项", q.id)
+            return
+        if not a.when:
+            self.add(a.line or q.line, "empty-condition", "`assume` 必须写明在什么回答下才默认（when）", q.id)
+            return
+        if q.id in a.when:
+            self.add(a.line or q.line, "bad-value", "`assume.when` 不能以本问题自己为条件", q.id)
+        self.check_conditions(a.when, a.line or q.line, q.id)
+        if "如" not in a.confirm:
+            self.add(a.line or q.line, "bad-value", "`assume.confirm` 应告诉市民如何更正（如“如是收养请告诉我”）", q.id)
+        given = {k: "|".join(v) for k, v in a.when.items()} | {q.id: a.option}
+        if not any(consistent(s.when, given) for s in self.tree.scenarios):
+            self.add(a.line or q.line, "assume-dead-end", "按 `assume` 默认后没有任何情景可以成立", q.id)
 
     def check_bands(self, q) -> None:
         """A numeric question's bands cover every value from 0 up, each exactly once."""
@@ -202,7 +224,8 @@ class _TreeCheck:
         stack: list[Answers] = [{}]
         while stack and paths < MAX_PATHS:
             answers = stack.pop()
-            step = next_step(self.tree, answers)
+            # every answer stays reachable: an assumed answer can always be corrected
+            step = next_step(self.tree, answers, assume=False)
             if step.question is not None:
                 stack.extend({**answers, step.question.id: o.id} for o in reversed(step.question.options))
                 continue

@@ -55,6 +55,14 @@ class Step:
     extras: list[Extra] = field(default_factory=list)  # additions that apply to it
     possible_extras: list[Extra] = field(default_factory=list)  # apply only "如属…": not asked, not yet known
     candidates: list[Scenario] = field(default_factory=list)
+    # answers the catalog assumed (question id -> option id): to be confirmed to the citizen
+    assumed: Answers = field(default_factory=dict)
+    answers: Answers = field(default_factory=dict)  # what the step stands on: given and assumed answers
+
+    def confirmations(self, tree: CategoryTree, before: Step | None = None) -> list[str]:
+        """The confirmation lines of the assumptions made at this step and not already made `before`."""
+        said = before.assumed if before else {}
+        return [tree.question(q).assume.confirm for q, o in self.assumed.items() if said.get(q) != o]
 
     @property
     def done(self) -> bool:
@@ -71,7 +79,23 @@ def _first_open_question(tree: CategoryTree, conditions: list[Conditions], answe
     return next((q for q in tree.questions if q.id in named and not decided(answers, q.id)), None)
 
 
-def next_step(tree: CategoryTree, answers: Answers) -> Step:
+def assumptions(tree: CategoryTree, answers: Answers) -> Answers:
+    """The catalog's common cases that the given answers make overwhelmingly likely, for questions not answered
+    (a narrowed or corrected answer always wins). They are never stored as answers: a later correction of the
+    answers they stand on withdraws them."""
+    return {q.id: q.assume.option for q in tree.questions
+            if q.assume is not None and q.id not in answers and satisfied(q.assume.when, answers)}
+
+
+def next_step(tree: CategoryTree, answers: Answers, assume: bool = True) -> Step:
+    """The next question or the scenario. `assume=False` asks every question (the validator walks every path)."""
+    assumed = assumptions(tree, answers) if assume else {}
+    step = _step(tree, {**answers, **assumed})
+    step.assumed, step.answers = assumed, {**answers, **assumed}
+    return step
+
+
+def _step(tree: CategoryTree, answers: Answers) -> Step:
     candidates = [s for s in tree.scenarios if consistent(s.when, answers)]
     if len(candidates) == 1 and satisfied(candidates[0].when, answers):
         scenario = candidates[0]

@@ -81,6 +81,8 @@ def rebuild(engine: Engine, catalog: Catalog, version: str) -> None:
                     category_code=tree.code, key=q.id, position=position, prompt=q.prompt, why=q.why,
                     yes_option=q.yes, no_option=q.no, number=asdict(q.number) if q.number else None,
                     groups=[{"options": g.options, "synonyms": g.synonyms} for g in q.groups],
+                    assume={"option": q.assume.option, "when": {k: list(v) for k, v in q.assume.when.items()},
+                            "confirm": q.assume.confirm} if q.assume else None,
                     options=[OptionRow(key=o.id, position=i, label=o.label, synonyms=o.synonyms, low=o.low, high=o.high)
                              for i, o in enumerate(q.options)],
                 ))

@@ -40,6 +40,7 @@ class QuestionRow(Base):
     no_option = Column(String(64))
     groups = Column(JSON, nullable=False, default=list)  # [{"options": [...], "synonyms": [...]}]
     number = Column(JSON)  # {"unit": "岁", "cues": [...]} for a question answered by a number
+    assume = Column(JSON)  # {"option", "when": {question: [options]}, "confirm"}: assumed instead of asked
     options = relationship("OptionRow", order_by="OptionRow.position", cascade="all, delete-orphan")
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.catalog.model import (
+    Assumption,
     CategoryInfo,
     CategoryTree,
     ChecklistItem,
@@ -92,7 +93,9 @@ class CatalogRepository:
                                 [Option(o.key, o.label, list(o.synonyms), 0, o.low, o.high) for o in q.options],
                                 q.yes_option, q.no_option,
                                 [OptionGroup(g["options"], g["synonyms"]) for g in q.groups], 0,
-                                NumberSpec(**q.number) if q.number else None) for q in questions],
+                                NumberSpec(**q.number) if q.number else None,
+                                Assumption(q.assume["option"], _conditions(q.assume["when"]), q.assume["confirm"])
+                                if q.assume else None) for q in questions],
             scenarios=[_scenario(s) for s in scenarios],
             extras=[Extra(e.key, _conditions(e.conditions),
                           list(e.scenario_ids) if e.scenario_ids is not None else None,
