@@ -55,3 +55,24 @@ def test_categories_are_ranked_by_evidence_and_guessed_when_unnamed(catalog) -> 
     guessed = catalog_entities(finder, classifier, "出世纸攞咗，BB要点样入户？")
     assert [(e["value"], e.get("role")) for e in guessed if e["entity"] == "category"] == [("birth", "inferred")]
     assert not [e for e in catalog_entities(finder, classifier, "。。。") if e["entity"] == "category"]
+
+
+def test_a_named_keyword_is_evidence_not_proof(catalog) -> None:  # noqa: ANN001
+    from bot.nlu.category_classifier import CategoryClassifier, answer_examples, catalog_examples
+    from bot.nlu.entity_extractor import catalog_entities
+    from bot.nlu.matcher import PhraseFinder
+    from bot.nlu.scope import OUTSIDE
+
+    outside = [(e, OUTSIDE) for t in catalog.topics for e in t.examples]
+    classifier = CategoryClassifier(catalog_examples(catalog) + answer_examples(catalog) + outside)
+    finder = PhraseFinder.for_catalog(catalog)
+
+    def first(text: str) -> str | None:
+        return next((e["value"] for e in catalog_entities(finder, classifier, text) if e["entity"] == "category"),
+                    None)
+
+    # 军人 names 入伍/退役, but the sentence asks where a newborn is registered
+    assert first("老公是军人，我不是，孩子可以落在爷爷奶奶户口上吗？") == "birth"
+    assert first("我儿子下个月要去当兵了，户口要迁走吗") == "military"
+    # the classifier knows what is not 户政: no business is guessed for it
+    assert first("公积金怎么提取出来") is None

@@ -35,7 +35,7 @@ from bot.catalog.problems import CatalogError, Problem
 
 CATEGORIES_FILE = "categories.yml"
 TEMPLATES_DIR = "templates"  # one file per topic, so editors of different categories do not collide
-NOT_TREES = {CATEGORIES_FILE, "halls.yml"}
+NOT_TREES = {CATEGORIES_FILE, "halls.yml", "outside.yml"}  # outside.yml: bot/catalog/outside.py
 
 
 def _line(node: Any, key: Any = None) -> int:
@@ -324,10 +324,12 @@ def load_catalog(directory: Path) -> tuple[Catalog, list[Problem]]:
                 trees[tree.code] = tree
         problems += reader.problems
 
+    from bot.catalog.outside import load_topics
     from bot.halls.loader import load_halls  # reuses this module's reader
 
     halls, hall_problems = load_halls(directory, {c.code for c in categories})
-    return Catalog(categories, trees, templates, halls), problems + hall_problems
+    topics, topic_problems = load_topics(directory, {c.code for c in categories})
+    return Catalog(categories, trees, templates, halls, topics), problems + hall_problems + topic_problems
 
 
 def load_valid_catalog(directory: Path) -> Catalog:

@@ -234,6 +234,7 @@ class Catalog:
     trees: dict[str, CategoryTree]
     templates: dict[str, Template]
     halls: list[Hall] = field(default_factory=list)
+    topics: list = field(default_factory=list)  # bot.catalog.outside.Topic: what is not 户政 and who handles it
 
     def hall(self, hall_id: str) -> Hall | None:
         return next((h for h in self.halls if h.id == hall_id), None)

