@@ -84,6 +84,8 @@ def test_a_turn_reads_the_catalog_from_memory(catalog_db: str) -> None:
 
 
 def test_a_rebuilt_catalog_is_picked_up(catalog_db: str, catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the check interval must outlast the rebuild, which takes seconds on a busy machine
+    monkeypatch.setattr(catalog_access, "VERSION_CHECK_SECONDS", 3600.0)
     with CatalogView(catalog_db) as view:
         before = view.tree("birth")
     engine = create_engine(catalog_db, future=True)
