@@ -23,7 +23,7 @@ from functools import lru_cache
 import cn2an
 from pypinyin import Style, lazy_pinyin, pinyin
 
-from bot.nlu.homophones import FOLDS
+from bot.nlu.homophones import fold as _fold
 
 MAX_CHARS = 2000  # a spoken utterance is far shorter; the rest of a longer text is dropped
 MAX_READINGS = 8  # reading combinations tried per span (most characters have one reading)
@@ -76,17 +76,6 @@ def _is_cjk(text: str) -> bool:
 @lru_cache(maxsize=8192)
 def _plain(char: str) -> str:
     return lazy_pinyin(char, style=Style.NORMAL)[0] if _is_cjk(char) else char
-
-
-def _fold(syllable: str) -> str:
-    """The initials and finals southern speakers merge, folded as bot.nlu.homophones does (zh/z, n/l, -ing/-in)."""
-    for long, short in FOLDS:
-        if syllable.startswith(long):
-            syllable = short + syllable[len(long):]
-            break
-    if syllable.startswith("l"):
-        syllable = "n" + syllable[1:]
-    return syllable[:-1] if syllable.endswith(("ing", "eng")) else syllable
 
 
 @lru_cache(maxsize=16384)

@@ -17,20 +17,22 @@ MAX_SCAN = 2000  # characters of a message examined; longer input is garbage or 
 FOLDS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
 
 
-@lru_cache(maxsize=8192)
-def _sound(char: str) -> str:
-    if not ("\u4e00" <= char <= "\u9fff"):
-        return char
-    syllable = pinyin(char, style=Style.NORMAL, heteronym=False)[0][0]
+def fold(syllable: str) -> str:
+    """A toneless syllable with the initials and finals southern speakers merge folded (zh/z, n/l, -ing/-in)."""
     for long, short in FOLDS:
         if syllable.startswith(long):
             syllable = short + syllable[len(long):]
             break
     if syllable.startswith("l"):
         syllable = "n" + syllable[1:]
-    if syllable.endswith(("ing", "eng")):
-        syllable = syllable[:-1]
-    return syllable
+    return syllable[:-1] if syllable.endswith(("ing", "eng")) else syllable
+
+
+@lru_cache(maxsize=8192)
+def _sound(char: str) -> str:
+    if not ("\u4e00" <= char <= "\u9fff"):
+        return char
+    return fold(pinyin(char, style=Style.NORMAL, heteronym=False)[0][0])
 
 
 def sounds(text: str) -> tuple[str, ...]:
