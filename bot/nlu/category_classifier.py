@@ -35,6 +35,15 @@ def answer_examples(catalog: Catalog) -> Examples:
             for p in o.phrases()]
 
 
+def training_examples(catalog: Catalog, outside_texts: list[str] = ()) -> Examples:
+    """What the classifier learns from: the businesses' sentences and answers, and what is not 户政 (class
+    "outside": the examples of scenarios/outside.yml and `outside_texts`, e.g. out-of-scope and chit-chat intents)."""
+    from bot.nlu.scope import OUTSIDE
+
+    outside = [e for t in catalog.topics for e in t.examples] + [t for t in outside_texts if t]
+    return catalog_examples(catalog) + answer_examples(catalog) + [(t, OUTSIDE) for t in outside]
+
+
 class CategoryClassifier:
     def __init__(self, examples: Examples):
         self.examples = examples

@@ -30,7 +30,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.catalog.outside import Topic, topic_in
 from bot.nlu.booking_entities import booking_entities
-from bot.nlu.category_classifier import CategoryClassifier, answer_examples, catalog_examples
+from bot.nlu.category_classifier import CategoryClassifier, training_examples
 from bot.nlu.matcher import PhraseFinder
 from bot.nlu.scope import OUTSIDE, scoped_intent
 
@@ -79,10 +79,8 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
 
         catalog = load_valid_catalog(Path(self._config["catalog_dir"]))
         self._finder = PhraseFinder.for_catalog(catalog)
-        outside = [(t, OUTSIDE) for topic in catalog.topics for t in topic.examples]
-        outside += [(m.get(TEXT), OUTSIDE) for m in training_data.intent_examples
-                    if m.get(INTENT) in OUTSIDE_INTENTS and m.get(TEXT)]
-        self._classifier = CategoryClassifier(catalog_examples(catalog) + answer_examples(catalog) + outside)
+        outside = [m.get(TEXT) for m in training_data.intent_examples if m.get(INTENT) in OUTSIDE_INTENTS]
+        self._classifier = CategoryClassifier(training_examples(catalog, outside))
         self._topics = list(catalog.topics)
         with self._storage.write_to(self._resource) as directory:
             (Path(directory) / PATTERNS_FILE).write_text(self._finder.to_json(), encoding="utf-8")
@@ -127,10 +125,10 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         named = [e["value"] for e in found if e["entity"] == "category" and e.get("role") != "inferred"]
         new = scoped_intent(intent, named, topic.code if topic else None, bool(topic and topic.over_business),
                             self._classifier.probabilities(text), (message.get(INTENT) or {}).get("confidence", 1.0))
+        if (new or intent) == "out_of_scope":  # a consultation's facts and guesses would only confuse its answer
+            found[:] = [e for e in found if e["entity"] == "topic"]
         if new is None or new == intent:
             return
-        if new == "out_of_scope":  # a consultation's guesses would only confuse the out-of-scope answer
-            found[:] = [e for e in found if e["entity"] == "topic"]
         # DIET's opinions stay listed but overruled: the fallback classifier must not find two top intents
         ranking = [{"name": new, "confidence": 1.0}] + [{**r, "confidence": 0.0} for r in
                                                         message.get(INTENT_RANKING_KEY) or [] if r.get("name") != new]
