@@ -123,13 +123,24 @@ def running_assistant(model: Path, rasa_port: int, actions_port: int, halls_port
                 raise StartupError(f"进程意外退出（{p.returncode}），日志：{log}")
         yield base
     finally:
-        for p in reversed(processes):
+        _stop(processes)
+
+
+STOP_SECONDS = 10.0  # one shared grace period: stopping must not take the sum of every child's
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM to all at once, then SIGKILL to whatever is still running when the grace period is over."""
+    for p in reversed(processes):
+        if p.poll() is None:
             p.terminate()
-        for p in processes:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    deadline = time.monotonic() + STOP_SECONDS
+    for p in processes:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 PROXY_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
