@@ -43,11 +43,13 @@ def _die_with_parent() -> None:  # runs in the child before exec: Linux sends SI
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM (kill, systemd, docker stop) unwinds like Ctrl-C, so every `finally` stops what it started."""
+    """SIGTERM (kill, systemd, docker stop) and SIGINT unwind like Ctrl-C, so every `finally` stops what it started."""
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    # a command started in the background by a script inherits SIGINT ignored, and Python then leaves it so
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _wait(url: str, process: subprocess.Popen, log: Path) -> None:
