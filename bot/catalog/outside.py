@@ -7,6 +7,7 @@ also one of those words); the assistant answers with its `reply` instead of star
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,8 +45,10 @@ def load_topics(directory: Path, codes: set[str] | None = None) -> tuple[list[To
     for node in reader.seq(doc.get("topics"), "topics", 1):
         node = reader.mapping(node, "topic", 1)
         code = reader.required(node, "code", "")
-        topic = Topic(code, reader.required(node, "name", code), tuple(_texts(node.get("keywords"))),
-                      reader.required(node, "reply", code), tuple(_texts(node.get("examples"))),
+        # YAML folds a long reply's lines with spaces, which Chinese text must not have
+        reply = re.sub(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", "", reader.required(node, "reply", code))
+        topic = Topic(code, reader.required(node, "name", code), tuple(_texts(node.get("keywords"))), reply,
+                      tuple(_texts(node.get("examples"))),
                       tuple(_texts(node.get("with"))), tuple(_texts(node.get("choices"))),
                       bool(node.get("over_business")), _line(node))
         if not topic.keywords:
