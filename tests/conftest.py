@@ -17,6 +17,7 @@ from bot.db.build import catalog_fingerprint, rebuild
 from bot.nlu.matcher import PhraseFinder
 from bot.settings import SCENARIOS_DIR
 
+REDIS_URL = os.environ.get("HUJI_TEST_REDIS", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("HUJI_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 
 
@@ -75,3 +76,16 @@ def db_url(request: pytest.FixtureRequest, catalog: Catalog, tmp_path_factory: p
     rebuild(engine, catalog, catalog_fingerprint(SCENARIOS_DIR))
     engine.dispose()
     return url
+
+
+@contextmanager
+def throwaway_redis_prefix(kind: str) -> Iterator[str]:
+    """A key prefix no other test run uses; every key under it is deleted afterwards."""
+    import redis
+
+    prefix = f"huji-test:{kind}:{uuid.uuid4().hex[:8]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(prefix + "*"))
+    if keys:
+        client.delete(*keys)

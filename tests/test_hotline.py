@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,9 +17,9 @@ from bot.channels.hotline.speech import PREFACE_LIMIT
 from bot.nlu.matcher import parse_fact
 from bot.services import running_assistant
 from bot.training import ensure_model
+from tests.conftest import REDIS_URL, throwaway_redis_prefix
 from tests.hall_service import free_port
 
-REDIS_URL = os.environ.get("HUJI_TEST_REDIS", "redis://127.0.0.1:6379/0")
 # where the question starts in a spoken answer: the choices, the next page, the question after a checklist
 QUESTION_STARTS = re.compile(r"请说出选项|还有[一二两三四五六七八九十]+段|完整清单和一次性告知单已经用短信发给您，|"
                              r"更新后的清单已经用短信发给您，|有的情况还要多带材料|还需要了解去哪里办")
@@ -33,14 +32,8 @@ def sms_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def redis_prefix() -> Iterator[str]:
-    import redis
-
-    prefix = f"huji-test:hotline:{uuid.uuid4().hex[:8]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(prefix + "*"))
-    if keys:
-        client.delete(*keys)
+    with throwaway_redis_prefix("hotline") as prefix:
+        yield prefix
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -13,9 +11,8 @@ from bot.catalog.model import Catalog
 from bot.channels.hotline.session import CALL_TTL, CallState, MemoryCalls, RedisCalls, make_calls
 from bot.channels.hotline.speech import Choice
 from bot.channels.normalize import Normalizer
+from tests.conftest import REDIS_URL, throwaway_redis_prefix
 from tests.hall_service import free_port
-
-REDIS_URL = os.environ.get("HUJI_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def sample_state(call_id: str) -> CallState:
@@ -29,14 +26,8 @@ def sample_state(call_id: str) -> CallState:
 
 @pytest.fixture()
 def prefix() -> Iterator[str]:
-    import redis
-
-    prefix = f"huji-test:hotline:{uuid.uuid4().hex[:8]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(prefix + "*"))
-    if keys:
-        client.delete(*keys)
+    with throwaway_redis_prefix("hotline") as prefix:
+        yield prefix
 
 
 def test_state_survives_a_round_trip() -> None:
