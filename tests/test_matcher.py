@@ -76,3 +76,24 @@ def test_a_named_keyword_is_evidence_not_proof(catalog) -> None:  # noqa: ANN001
     assert first("我儿子下个月要去当兵了，户口要迁走吗") == "military"
     # the classifier knows what is not 户政: no business is guessed for it
     assert first("公积金怎么提取出来") is None
+
+
+def test_an_answer_routes_the_message_to_the_business_that_answers_it(catalog) -> None:  # noqa: ANN001
+    from bot.nlu.category_classifier import CategoryClassifier, training_examples
+    from bot.nlu.entity_extractor import catalog_entities, catalog_routes
+
+    finder, classifier = PhraseFinder.for_catalog(catalog), CategoryClassifier(training_examples(catalog))
+    routes = catalog_routes(catalog)
+    assert routes["id_card:hukou=other"] == "id_remote" and routes["id_remote:hukou=gz"] == "id_card"
+
+    def first(text: str) -> str | None:
+        return next((e["value"] for e in catalog_entities(finder, classifier, text, routes=routes)
+                     if e["entity"] == "category"), None)
+
+    # the same loss, two businesses: where the hukou is decides
+    assert first("我是湖南户口，在广州上班，身份证丢了怎么补办") == "id_remote"
+    assert first("我是番禺户口，身份证丢了怎么补办") == "id_card"
+    # the keyword 身份证 alone keeps the business it names; the answer moves it
+    text = "身份证过期了换证，我是外省户口"
+    alone = [e["value"] for e in catalog_entities(finder, classifier, text, routes={}) if e["entity"] == "category"]
+    assert alone[:1] == ["id_card"] and first(text) == "id_remote"

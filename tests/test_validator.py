@@ -216,3 +216,21 @@ def test_numeric_bands_cover_every_value_once(tmp_path: Path, low: int, kind: st
     tree = QUESTIONS.replace("scenarios:\n", NUMERIC % low + "scenarios:\n") + LEAF_A + LEAF_B
     problems = problems_for(tmp_path, tree)
     assert [p.kind for p in problems] == ([kind] if kind else [])
+
+
+def test_a_route_must_name_an_answer_of_the_tree_and_another_business(tmp_path: Path) -> None:
+    def route_problems(route: str) -> list[Problem]:
+        (tmp_path / "categories.yml").write_text(CATEGORIES.replace("keywords:", f"routes: [{route}], keywords:")
+                                                 + "  - {code: other, name: 另一业务, summary: 演示}\n",
+                                                 encoding="utf-8")
+        catalog, problems = load_catalog(tmp_path)
+        return [p for p in problems + validate(catalog) if "route" in p.message]
+
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "demo.yml").write_text(TEMPLATES, encoding="utf-8")
+    (tmp_path / "demo.yml").write_text(textwrap.dedent(QUESTIONS + LEAF_A + LEAF_B), encoding="utf-8")
+    assert route_problems("{when: {q1: a}, to: other}") == []
+    assert kinds(route_problems("{when: {q1: zz}, to: other}")) == {"unknown-option"}
+    assert kinds(route_problems("{when: {q9: a}, to: other}")) == {"unknown-option"}
+    assert kinds(route_problems("{when: {q1: a}, to: demo}")) == {"unknown-category"}
+    assert kinds(route_problems("{when: {q1: a}, to: nowhere}")) == {"unknown-category"}

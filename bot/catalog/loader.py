@@ -25,6 +25,7 @@ from bot.catalog.model import (
     Option,
     OptionGroup,
     Question,
+    Route,
     Scenario,
     Source,
     Template,
@@ -283,6 +284,20 @@ class _Reader:
         return CategoryTree(code, questions, scenarios, extras, self.file, sets)
 
 
+def _routes(reader: _Reader, category: dict, code: str) -> list[Route]:
+    """`routes: [{when: {question: option}, to: code}]`: one answer, one other business."""
+    routes = []
+    for node in reader.seq(category.get("routes"), "routes", _line(category), code):
+        node = reader.mapping(node, "route", _line(category), code)
+        when = reader.mapping(node.get("when"), "when", _line(node), code)
+        if len(when) != 1:
+            reader.problem(_line(node), "wrong-type", "route 的 when 只写一个问题和一个选项", code)
+            continue
+        (question, option), = when.items()
+        routes.append(Route(_text(question), _text(option), reader.required(node, "to", code), _line(node)))
+    return routes
+
+
 def load_catalog(directory: Path) -> tuple[Catalog, list[Problem]]:
     """Read every catalog file in `directory`; return the catalog and the problems met while reading."""
     problems: list[Problem] = []
@@ -292,9 +307,10 @@ def load_catalog(directory: Path) -> tuple[Catalog, list[Problem]]:
     categories = []
     for c in reader.seq(reader.mapping(doc, "categories.yml", 1).get("categories"), "categories", 1):
         c = reader.mapping(c, "category", 1)
-        categories.append(CategoryInfo(reader.required(c, "code", ""), reader.required(c, "name", ""),
+        code = reader.required(c, "code", "")
+        categories.append(CategoryInfo(code, reader.required(c, "name", ""),
                                        _text(c.get("summary")), _texts(c.get("keywords")),
-                                       _texts(c.get("examples")), _line(c)))
+                                       _texts(c.get("examples")), _line(c), _routes(reader, c, code)))
     problems += reader.problems
 
     templates: dict[str, Template] = {}

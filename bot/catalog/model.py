@@ -192,6 +192,18 @@ class CategoryTree:
 
 
 @dataclass
+class Route:
+    """An answer that makes a message another business's.
+
+    "我是湖南户口，身份证丢了" names 身份证 (居民身份证) but is 身份证异地受理."""
+
+    question: str  # a question of this category's tree
+    option: str
+    to: str  # the category code that answers it
+    line: int = 0
+
+
+@dataclass
 class CategoryInfo:
     code: str
     name: str
@@ -199,6 +211,7 @@ class CategoryInfo:
     keywords: list[str] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
     line: int = 0
+    routes: list[Route] = field(default_factory=list)
 
 
 @dataclass

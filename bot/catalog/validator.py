@@ -14,6 +14,7 @@ from bot.catalog.model import (
     RELIABILITIES,
     VERDICTS,
     Catalog,
+    CategoryInfo,
     CategoryTree,
     ChecklistItem,
     ChoiceGroup,
@@ -244,6 +245,20 @@ class _TreeCheck:
                 self.add(s.line, "unreachable-leaf", "没有任何回答路径能到达这个情景", s.id)
 
 
+def _route_problems(catalog: Catalog, c: CategoryInfo, codes: list[str]) -> list[Problem]:
+    problems = []
+    tree = catalog.trees.get(c.code)
+    for r in c.routes:
+        question = next((q for q in tree.questions if q.id == r.question), None) if tree else None
+        if question is None or r.option not in {o.id for o in question.options}:
+            problems.append(Problem("categories.yml", r.line, "unknown-option",
+                                    f"route 引用的 `{r.question}={r.option}` 不是 `{c.code}` 的问题和选项", c.code))
+        if r.to not in codes or r.to == c.code:
+            problems.append(Problem("categories.yml", r.line, "unknown-category",
+                                    f"route 的去向 `{r.to}` 不是另一个分类", c.code))
+    return problems
+
+
 def validate(catalog: Catalog) -> list[Problem]:
     problems: list[Problem] = []
     codes = [c.code for c in catalog.categories]
@@ -257,6 +272,7 @@ def validate(catalog: Catalog) -> list[Problem]:
                 problems.append(Problem("categories.yml", c.line, "ambiguous-keyword",
                                         f"关键词「{keyword}」同时属于 `{owner[keyword]}` 和 `{c.code}`", c.code))
             owner[keyword] = c.code
+        problems += _route_problems(catalog, c, codes)
     used = {t for tree in catalog.trees.values() for item in [*tree.scenarios, *tree.extras] for t in item.templates}
     for t in catalog.templates.values():
         if t.id not in used:

@@ -9,6 +9,7 @@ rather than lbfgs: with ~13,000 examples lbfgs took minutes, SGD seconds at the 
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -18,6 +19,18 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from bot.catalog.model import Catalog
 
 Examples = list[tuple[str, str]]  # (text, category code)
+
+PUNCTUATION = re.compile(r"[，。？！、,.?!；;：:\s]+")
+# how a hotline transcript starts; the examples are typed, the speech recognizer's text has fillers and no punctuation
+FILLERS = ("喂 你好 ", "那个 我想问一下 ", "你好，请问", "嗯 就是说 ")
+
+
+def with_spoken_variants(examples: Examples) -> Examples:
+    """Each sentence also as a caller would say it (filler first, pauses for punctuation): on the development
+    set (tests/dev/) this took category accuracy from 95.2% to 96.2%, hotline-style messages most."""
+    spoken = [(FILLERS[i % len(FILLERS)] + PUNCTUATION.sub(" ", text).strip(), code)
+              for i, (text, code) in enumerate(examples) if len(text) > 6]
+    return examples + spoken
 
 
 def catalog_examples(catalog: Catalog) -> Examples:
@@ -50,10 +63,12 @@ class CategoryClassifier:
 
     @cached_property
     def _model(self) -> Pipeline:
-        texts, labels = zip(*self.examples, strict=True)
+        texts, labels = zip(*with_spoken_variants(self.examples), strict=True)
         model = make_pipeline(
             TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
-            SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, tol=1e-4, random_state=0),
+            # balanced: birth has far more examples than any other business, which pulled near-misses to it
+            SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=50, tol=1e-4, random_state=0,
+                          class_weight="balanced"),
         )
         return model.fit(texts, labels)
 

@@ -28,15 +28,18 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.catalog.model import Catalog
 from bot.catalog.outside import Topic, topic_in
 from bot.nlu.booking_entities import booking_entities
 from bot.nlu.category_classifier import CategoryClassifier, training_examples
-from bot.nlu.matcher import PhraseFinder
+from bot.nlu.matcher import PhraseFinder, fact_value
 from bot.nlu.scope import OUTSIDE, scoped_intent
 
 PATTERNS_FILE = "patterns.json"
 EXAMPLES_FILE = "category_examples.json"
 TOPICS_FILE = "outside_topics.json"
+ROUTES_FILE = "routes.json"
+Routes = dict[str, str]  # fact value ("id_card:hukou=other") -> the category it makes the message ("id_remote")
 INFER_THRESHOLD = 0.25  # below this the assistant asks which business instead (not-户政 has a class of its own)
 # what naming a business adds to the classifier's probability for it (grouped cross-validation on the catalog and
 # the held-out split agree on a plateau from 0.2 to 0.5; naming alone, the old rule, was ten points worse)
@@ -61,13 +64,14 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def __init__(self, config: Dict[str, Any], storage: ModelStorage, resource: Resource,
                  finder: PhraseFinder | None = None, classifier: CategoryClassifier | None = None,
-                 topics: list[Topic] | None = None) -> None:
+                 topics: list[Topic] | None = None, routes: Routes | None = None) -> None:
         self._config = config
         self._storage = storage
         self._resource = resource
         self._finder = finder
         self._classifier = classifier
         self._topics = topics or []
+        self._routes = routes or {}
 
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -82,12 +86,14 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         outside = [m.get(TEXT) for m in training_data.intent_examples if m.get(INTENT) in OUTSIDE_INTENTS]
         self._classifier = CategoryClassifier(training_examples(catalog, outside))
         self._topics = list(catalog.topics)
+        self._routes = catalog_routes(catalog)
         with self._storage.write_to(self._resource) as directory:
             (Path(directory) / PATTERNS_FILE).write_text(self._finder.to_json(), encoding="utf-8")
             (Path(directory) / EXAMPLES_FILE).write_text(
                 json.dumps(self._classifier.examples, ensure_ascii=False), encoding="utf-8")
             (Path(directory) / TOPICS_FILE).write_text(
                 json.dumps([dataclasses.asdict(t) for t in self._topics], ensure_ascii=False), encoding="utf-8")
+            (Path(directory) / ROUTES_FILE).write_text(json.dumps(self._routes, ensure_ascii=False), encoding="utf-8")
         return self._resource
 
     @classmethod
@@ -98,9 +104,10 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
             examples = json.loads((Path(directory) / EXAMPLES_FILE).read_text(encoding="utf-8"))
             topics = [Topic(**{k: tuple(v) if isinstance(v, list) else v for k, v in t.items()})
                       for t in json.loads((Path(directory) / TOPICS_FILE).read_text(encoding="utf-8"))]
+            routes = json.loads((Path(directory) / ROUTES_FILE).read_text(encoding="utf-8"))
         classifier = CategoryClassifier([tuple(e) for e in examples])
         classifier.probabilities("出生登记")  # fit now (seconds), not on the first citizen's message
-        return cls(config, model_storage, resource, finder, classifier, topics)
+        return cls(config, model_storage, resource, finder, classifier, topics, routes)
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._finder is None or self._classifier is None:
@@ -108,7 +115,8 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         for message in messages:
             intent = (message.get(INTENT) or {}).get("name")  # this component runs after the intent classifier
             text = message.get(TEXT) or ""
-            found = catalog_entities(self._finder, self._classifier, text, guess=intent in (None, "consult"))
+            found = catalog_entities(self._finder, self._classifier, text, guess=intent in (None, "consult"),
+                                     routes=self._routes)
             topic = topic_in(self._topics, text)
             if topic is not None:
                 found.append({"entity": "topic", "value": topic.code, "start": 0, "end": len(text), "confidence": 1.0})
@@ -136,8 +144,25 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
 
+def catalog_routes(catalog: Catalog) -> Routes:
+    return {fact_value(c.code, r.question, r.option): r.to for c in catalog.categories for r in c.routes}
+
+
+def rerouted(categories: list[dict], facts: list[dict], routes: Routes) -> list[dict]:
+    """The first business replaced by the one an answer in the message makes it (scenarios/categories.yml,
+    `routes`): "我是湖南户口，身份证丢了" names 身份证 but is 身份证异地受理."""
+    if not categories:
+        return categories
+    first = categories[0]
+    to = next((routes[f["value"]] for f in facts
+               if f["value"] in routes and f["value"].startswith(first["value"] + ":")), None)
+    if to is None:
+        return categories
+    return [{**first, "value": to}] + [c for c in categories[1:] if c["value"] != to]
+
+
 def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text: str,
-                     guess: bool = True) -> list[dict]:
+                     guess: bool = True, routes: Routes | None = None) -> list[dict]:
     """Entities for one message: categories first, in order of evidence, then the facts.
 
     The evidence for a business is the classifier's probability for the whole sentence plus NAMED_BONUS when the
@@ -161,9 +186,10 @@ def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text:
         if guess and best not in codes and p >= OVERRIDE_SURE and p > evidence(ordered[0]["value"]):
             ordered.insert(0, {"entity": "category", "value": best, "start": 0, "end": len(text),
                                "confidence": round(float(p), 3)})
-        return ordered + facts
+        return rerouted(ordered, facts, routes or {}) + facts
     if guess and best is not None and p >= INFER_THRESHOLD and p > outside:
         # the whole message is the evidence for a guess; the answers it holds stay (for that business)
-        return [{"entity": "category", "role": "inferred", "value": best, "start": 0, "end": len(text),
-                 "confidence": round(float(p), 3)}] + facts
+        inferred = [{"entity": "category", "role": "inferred", "value": best, "start": 0, "end": len(text),
+                     "confidence": round(float(p), 3)}]
+        return rerouted(inferred, facts, routes or {}) + facts
     return facts
