@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.catalog.loader import _line, _Reader, _text, _texts
 from bot.catalog.problems import Problem
+from bot.nlu.matcher import negated_at
 
 OUTSIDE_FILE = "outside.yml"
 
@@ -31,8 +32,9 @@ class Topic:
     line: int = 0
 
     def found_in(self, text: str) -> bool:
-        return any(k in text for k in self.keywords) and (
-            not self.with_words or any(w in text for w in self.with_words))
+        """A keyword said, not denied ("我没买房" does not ask about buying), with one of `with_words` if any."""
+        said = any(not negated_at(text, m.start(), k) for k in self.keywords for m in re.finditer(re.escape(k), text))
+        return said and (not self.with_words or any(w in text for w in self.with_words))
 
 
 def load_topics(directory: Path, codes: set[str] | None = None) -> tuple[list[Topic], list[Problem]]:

@@ -16,7 +16,7 @@ from bot.nlu.numbers import bare_number, quantities
 # named is most often part of the first one's situation ("集体户口生孩子怎么落户")
 ANOTHER_BUSINESS = ("顺便", "另外", "还有", "以及", "一起办", "一并", "两件事", "两样事", "两个业务", "仲有", "同埋",
                     "也要办", "还要办", "也想办", "还想办", "也要换", "也要补", "也要迁", "也要开", "也要改", "也要上",
-                    "也要申请", "也要签注")
+                    "也要申请", "也要签注", "也要重新", "还想", "还要开", "还要补", "还要迁", "也刚")
 ORDINAL = re.compile(r"^\s*(?:第|选)?\s*([0-9一二三四五六七八九十两]+)\s*(?:个|项|条|号)?\s*$")
 
 

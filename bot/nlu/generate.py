@@ -18,6 +18,7 @@ HEADER = "# Generated from scenarios/*.yml by `./huji build`. Do not edit: chang
 # keeps consult from drowning the other intents.
 SAMPLE = 2  # answer phrases per option used as `consult` examples
 EXAMPLES_PER_SCENARIO = 2
+EXAMPLES_PER_CATEGORY = 45  # the category classifier learns from all of them; DIET's training time grows with each
 TEMPLATE_ASKS = ("{name}怎么写", "{name}的模板", "看一下{name}样本", "{name}格式是什么样的", "{name}在哪下载",
                  "有没有{name}样表", "{name}空白表")
 
@@ -54,7 +55,7 @@ def nlu_document(catalog: Catalog, nlu_dir: Path | None = None) -> dict:
     consult: list[str] = _choices(catalog)
     answer_phrases: list[str] = []
     for info in catalog.categories:
-        consult += [info.name, *info.examples]
+        consult += [info.name, *info.examples[:EXAMPLES_PER_CATEGORY]]
     for tree in catalog.trees.values():
         for s in tree.scenarios:
             consult += s.examples[:EXAMPLES_PER_SCENARIO]

@@ -128,7 +128,7 @@ class PhraseFinder:
             sounds = [h for h in heard if group in self._groups_of(h[2])
                       and not any(h[0] < e and s < h[1] for s, e, _ in exact)]
             for start, end, phrase in exact + sounds:
-                negated = _negated(text, start, phrase)
+                negated = negated_at(text, start, phrase)
                 for label in self.patterns.get(phrase, []):
                     entity, value = label.split("|", 1)
                     if _group(label) != group or (negated and entity == "fact"):  # "还没报户口" names the business
@@ -166,7 +166,8 @@ def _group(label: str) -> str:
     return "category" if entity == "category" else value.split(":", 1)[0]
 
 
-def _negated(text: str, start: int, phrase: str) -> bool:
+def negated_at(text: str, start: int, phrase: str) -> bool:
+    """Whether `phrase`, found at `start`, comes right after a negation word ("没买房")."""
     if phrase.startswith(NEGATIONS):
         return False
     before = text[max(0, start - 2):start]

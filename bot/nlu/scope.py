@@ -16,6 +16,9 @@ CONSULT = "consult"
 OUTSIDE_SURE = 0.5
 # DIET's out_of_scope is overruled when the classifier is this sure of one business
 BUSINESS_SURE = 0.6
+# a topic answered even when a business is named (house purchase) needs a surer sentence: "在广州买了房能迁户口吗"
+# is the question that topic answers, and the classifier has it as not-户政
+OVER_BUSINESS_SURE = 0.7
 # another intent DIET is less sure of than this yields to a non-户政 topic the message names ("办离婚要不要预约")
 OTHER_INTENT_SURE = 0.9
 
@@ -33,12 +36,16 @@ def scoped_intent(intent: str | None, named: list[str], topic: str | None, over_
         sure_other = confidence >= OTHER_INTENT_SURE or topic is None or named
         return None if sure_other else OUT_OF_SCOPE
     outside = likely.get(OUTSIDE, 0.0)
+    best, p = max(((c, v) for c, v in likely.items() if c != OUTSIDE), key=lambda kv: kv[1], default=(None, 0.0))
     if topic is not None:
+        # "有中级职称，交着社保，能申请入户吗" names 社保 inside a 户政 question, "在海珠买了新房，户口想从越秀迁过去"
+        # 买房 inside one: a sentence the classifier surely reads as one business stays a consultation
+        if best is not None and p >= (OVER_BUSINESS_SURE if over_business else BUSINESS_SURE) and p > outside:
+            return CONSULT
         if over_business or not named:
             return OUT_OF_SCOPE
         # "户口迁来了，驾驶证地址要不要改" names both: the sentence as a whole decides
         return OUT_OF_SCOPE if outside > max(likely.get(c, 0.0) for c in named) else CONSULT
-    best, p = max(((c, v) for c, v in likely.items() if c != OUTSIDE), key=lambda kv: kv[1], default=(None, 0.0))
     if intent == CONSULT and not named and outside >= OUTSIDE_SURE and outside > p:
         return OUT_OF_SCOPE
     if intent == OUT_OF_SCOPE and (named or (best is not None and p >= BUSINESS_SURE)):
