@@ -97,3 +97,19 @@ def test_an_answer_routes_the_message_to_the_business_that_answers_it(catalog) -
     text = "身份证过期了换证，我是外省户口"
     alone = [e["value"] for e in catalog_entities(finder, classifier, text, routes={}) if e["entity"] == "category"]
     assert alone[:1] == ["id_card"] and first(text) == "id_remote"
+
+
+def test_a_business_added_after_a_joining_word_is_named_without_its_keyword(catalog) -> None:  # noqa: ANN001
+    from bot.consult.interpret import read_entities
+    from bot.nlu.category_classifier import CategoryClassifier, training_examples
+    from bot.nlu.entity_extractor import catalog_entities
+
+    finder, classifier = PhraseFinder.for_catalog(catalog), CategoryClassifier(training_examples(catalog))
+    known = {c.code for c in catalog.categories}
+
+    def businesses(text: str) -> list[str]:
+        return read_entities(catalog_entities(finder, classifier, text)).businesses(text, None, known)
+
+    assert businesses("退伍回来落户，还想把老婆的户口也迁过来") == ["military", "family"]
+    assert businesses("孩子上户口，顺便我身份证也要换") == ["birth", "id_card"]
+    assert businesses("孩子上户口要带什么，还想问一下要不要预约") == []  # the added part is no business
