@@ -10,6 +10,7 @@ rather than lbfgs: with ~13,000 examples lbfgs took minutes, SGD seconds at the 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from functools import cached_property
 
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -58,8 +59,11 @@ def training_examples(catalog: Catalog, outside_texts: list[str] = ()) -> Exampl
 
 
 class CategoryClassifier:
+    RECENT = 256  # texts whose probabilities are kept: one message is scored by several steps of the same parse
+
     def __init__(self, examples: Examples):
         self.examples = examples
+        self._recent: OrderedDict[str, dict[str, float]] = OrderedDict()
 
     @cached_property
     def _model(self) -> Pipeline:
@@ -72,7 +76,14 @@ class CategoryClassifier:
         return model.fit(texts, labels)
 
     def probabilities(self, text: str) -> dict[str, float]:
+        """Each class's probability for `text` (a fresh dict: callers may change it)."""
         if not self.examples or not text.strip():
             return {}
-        model = self._model
-        return dict(zip(model.classes_, model.predict_proba([text])[0], strict=True))
+        known = self._recent.get(text)
+        if known is None:
+            model = self._model
+            known = dict(zip(model.classes_, model.predict_proba([text])[0], strict=True))
+            self._recent[text] = known
+            if len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
+        return dict(known)
