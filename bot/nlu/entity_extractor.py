@@ -49,6 +49,7 @@ OVERRIDE_SURE = 0.4  # a business the message does not name overtakes a named on
 # a business only the part after a joining word asks about ("孩子上户口，顺便我身份证也要换") counts as named when
 # the classifier is this sure of that part alone
 ADDED_SURE = 0.5
+CLAUSE_MARKS = "，,。；;！!？? "
 OUTSIDE_INTENTS = ("out_of_scope", "chitchat")  # their examples teach the classifier what is not 户政
 
 
@@ -165,18 +166,24 @@ def rerouted(categories: list[dict], facts: list[dict], routes: Routes) -> list[
     return [{**first, "value": to}] + [c for c in categories[1:] if c["value"] not in (to, first["value"])]
 
 
-def added_business(classifier: CategoryClassifier, text: str, have: set[str]) -> dict | None:
-    """The business the part after a joining word (顺便, 还有 …) asks about, when no keyword of it is named there."""
-    cuts = [i for cue in ANOTHER_BUSINESS if (i := text.find(cue, 2)) >= 0]
-    if not cuts:
-        return None
-    start = min(cuts)
-    likely = classifier.probabilities(text[start:])
-    likely.pop(OUTSIDE, None)
-    best, p = max(likely.items(), key=lambda kv: kv[1], default=(None, 0.0))
-    if best is None or best in have or p < ADDED_SURE:
-        return None
-    return {"entity": "category", "value": best, "start": start, "end": len(text), "confidence": round(float(p), 3)}
+def added_businesses(classifier: CategoryClassifier, text: str, have: set[str]) -> list[dict]:
+    """Businesses the two parts of a message around a joining word (顺便, 还有 …) ask about, when no keyword names
+    them: "退伍回来落户，还想把老婆的户口也迁过来" adds 亲属投靠, "我爸走了要销户口，还要开个注销证明" 死亡注销.
+    The second part starts at its clause ("…，身份证也要重新办"), so the words before the joining word count."""
+    cue = min((i for word in ANOTHER_BUSINESS if (i := text.find(word, 2)) >= 0), default=None)
+    if cue is None:
+        return []
+    start = max(text.rfind(mark, 0, cue) for mark in CLAUSE_MARKS) + 1 or cue
+    added = []
+    for begin, end in ((0, start), (start, len(text))):
+        likely = classifier.probabilities(text[begin:end])
+        likely.pop(OUTSIDE, None)
+        best, p = max(likely.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        if best is not None and best not in have and p >= ADDED_SURE:
+            have = have | {best}
+            added.append({"entity": "category", "value": best, "start": begin, "end": end,
+                          "confidence": round(float(p), 3)})
+    return added
 
 
 def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text: str,
@@ -205,10 +212,13 @@ def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text:
             ordered.insert(0, {"entity": "category", "value": best, "start": 0, "end": len(text),
                                "confidence": round(float(p), 3)})
         ordered = rerouted(ordered, facts, routes or {})
-        added = added_business(classifier, text, {e["value"] for e in ordered}) if guess else None
-        return ordered + ([added] if added else []) + facts
+        added = added_businesses(classifier, text, {e["value"] for e in ordered}) if guess else []
+        return ordered + added + facts
     if guess and best is not None and p >= INFER_THRESHOLD and p > outside:
         # the whole message is the evidence for a guess; the answers it holds stay (for that business)
+        parts = added_businesses(classifier, text, set())
+        if len(parts) == 2:  # both parts of "我爸走了要销户口，还要开个注销证明" are surely a business each
+            return parts + facts
         inferred = [{"entity": "category", "role": "inferred", "value": best, "start": 0, "end": len(text),
                      "confidence": round(float(p), 3)}]
         return rerouted(inferred, facts, routes or {}) + facts
