@@ -111,7 +111,8 @@ def test_a_business_added_after_a_joining_word_is_named_without_its_keyword(cata
         return read_entities(catalog_entities(finder, classifier, text)).businesses(text, None, known)
 
     assert businesses("退伍回来落户，还想把老婆的户口也迁过来") == ["military", "family"]
-    assert businesses("我爸走了要销户口，还要开个注销证明") == ["death", "certificate"]  # neither part names its keyword
+    # neither part names its keyword
+    assert businesses("我爸走了要销户口，还要开个注销证明") == ["death", "certificate"]
     assert businesses("我想给自己改个名字 改完身份证是不是也要重新办") == ["name_change", "id_card"]  # from its clause
     assert businesses("孩子上户口，顺便我身份证也要换") == ["birth", "id_card"]
     assert businesses("孩子上户口要带什么，还想问一下要不要预约") == []  # the added part is no business
