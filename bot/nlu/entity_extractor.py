@@ -34,7 +34,7 @@ from bot.consult.interpret import ANOTHER_BUSINESS
 from bot.nlu.booking_entities import booking_entities
 from bot.nlu.category_classifier import CategoryClassifier, training_examples
 from bot.nlu.matcher import PhraseFinder, fact_value
-from bot.nlu.scope import OUTSIDE, scoped_intent
+from bot.nlu.scope import OUTSIDE, best_business, scoped_intent
 
 PATTERNS_FILE = "patterns.json"
 EXAMPLES_FILE = "category_examples.json"
@@ -176,9 +176,7 @@ def added_businesses(classifier: CategoryClassifier, text: str, have: set[str]) 
     start = max(text.rfind(mark, 0, cue) for mark in CLAUSE_MARKS) + 1 or cue
     added = []
     for begin, end in ((0, start), (start, len(text))):
-        likely = classifier.probabilities(text[begin:end])
-        likely.pop(OUTSIDE, None)
-        best, p = max(likely.items(), key=lambda kv: kv[1], default=(None, 0.0))
+        best, p = best_business(classifier.probabilities(text[begin:end]))
         if best is not None and best not in have and p >= ADDED_SURE:
             have = have | {best}
             added.append({"entity": "category", "value": best, "start": begin, "end": end,
@@ -201,8 +199,8 @@ def catalog_entities(finder: PhraseFinder, classifier: CategoryClassifier, text:
              for m in matches if m.entity == "category"]
     codes = {e["value"] for e in named}
     likely = classifier.probabilities(text) if codes or guess else {}
-    outside = likely.pop(OUTSIDE, 0.0)
-    best, p = max(likely.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    outside = likely.get(OUTSIDE, 0.0)
+    best, p = best_business(likely)
     if named:
         def evidence(code: str) -> float:
             return likely.get(code, 0.0) + NAMED_BONUS

@@ -23,6 +23,11 @@ OVER_BUSINESS_SURE = 0.7
 OTHER_INTENT_SURE = 0.9
 
 
+def best_business(likely: Mapping[str, float]) -> tuple[str | None, float]:
+    """The business the classifier favours (never OUTSIDE) and its probability; (None, 0.0) when none."""
+    return max(((c, v) for c, v in likely.items() if c != OUTSIDE), key=lambda kv: kv[1], default=(None, 0.0))
+
+
 def scoped_intent(intent: str | None, named: list[str], topic: str | None, over_business: bool,
                   likely: Mapping[str, float], confidence: float = 1.0) -> str | None:
     """The intent to use instead of DIET's, or None to keep it.
@@ -36,7 +41,7 @@ def scoped_intent(intent: str | None, named: list[str], topic: str | None, over_
         sure_other = confidence >= OTHER_INTENT_SURE or topic is None or named
         return None if sure_other else OUT_OF_SCOPE
     outside = likely.get(OUTSIDE, 0.0)
-    best, p = max(((c, v) for c, v in likely.items() if c != OUTSIDE), key=lambda kv: kv[1], default=(None, 0.0))
+    best, p = best_business(likely)
     if topic is not None:
         # "有中级职称，交着社保，能申请入户吗" names 社保 inside a 户政 question, "在海珠买了新房，户口想从越秀迁过去"
         # 买房 inside one: a sentence the classifier surely reads as one business stays a consultation
