@@ -134,7 +134,9 @@ class ActionConsult(Action):
                                      district=tracker.get_slot("district"), memory=memory)
             if intent == "correct" and answers:
                 return self._reask_last(dispatcher, tree, answers)
-            if wanted and question is not None:  # "要多少钱" before the case is clear: answered with the checklist
+            # "要多少钱" before the case is clear: answered with the checklist (only when this message asks it:
+            # an unreadable message after it is not understood, not taken as asking again)
+            if question is not None and any(a in aspects.FACT_ASPECTS for a in asked):
                 dispatcher.utter_message(text=f"好的，确定您的情况后先告诉您{_aspect_names(wanted)}。{question.prompt}",
                                          buttons=render.question_buttons(tree.code, question, answers))
                 return _slots(**memory, fallback_count=0.0)

@@ -243,6 +243,9 @@ def test_an_aspect_asked_before_the_case_is_clear_is_remembered(talk: Conversati
     assert talk.slots["asked_aspects"] == ["who"]
     talk.say("要多少钱", intent="deny")  # as the trained model reads it: still not an answer to the question
     assert talk.slots["pending_question"] == pending and talk.slots["asked_aspects"] == ["who", "fee"]
+    talk.say("asdf;;;", intent="nlu_fallback")  # garbage is not understood, not taken as asking again
+    assert "没太明白" in talk.text and "先告诉您" not in talk.text
+    assert talk.slots["pending_question"] == pending and talk.slots["asked_aspects"] == ["who", "fee"]
     finish(talk)
     lines = talk.replies[-1]["text"].split("\n")
     assert lines[1].startswith("👤 谁来办理") and lines[2].startswith("💰 费用")
