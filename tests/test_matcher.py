@@ -84,7 +84,8 @@ def test_an_answer_routes_the_message_to_the_business_that_answers_it(catalog) -
 
     finder, classifier = PhraseFinder.for_catalog(catalog), CategoryClassifier(training_examples(catalog))
     routes = catalog_routes(catalog)
-    assert routes["id_card:hukou=other"] == "id_remote" and routes["id_remote:hukou=gz"] == "id_card"
+    # 挂失 and 招领 are 异地受理's whatever the hukou (audit docs/audits/stop20-routes-and-examples.md): one way only
+    assert routes == {"id_card:hukou=other": "id_remote"}
 
     def first(text: str) -> str | None:
         return next((e["value"] for e in catalog_entities(finder, classifier, text, routes=routes)
